@@ -1,0 +1,1 @@
+"""Models: the L-layer dense net (hand-derived backward), logistic regression, a flax twin."""

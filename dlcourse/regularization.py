@@ -1,0 +1,81 @@
+"""L2 regularization and inverted dropout (Course 2, week 1), forward and backward.
+
+L2:       J_reg = J + (lambda / (2m)) * sum_l ||W^[l]||_F^2       (weights only, never b)
+          dW^[l] += (lambda / m) * W^[l]
+Dropout:  D^[l] = (U < keep_prob), U ~ Uniform[0, 1) of shape (n_l, m)
+          A^[l] <- A^[l] * D^[l] / keep_prob            (forward; "inverted" scaling)
+          dA^[l] <- dA^[l] * D^[l] / keep_prob          (backward, the same mask)
+Dropout applies to hidden layers only and never at prediction time.
+"""
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dlcourse.errors import ConfigError
+
+
+class Dropout(NamedTuple):
+  """The masks of one forward pass, keyed by (1-based) layer index, and keep_prob.
+
+  A NamedTuple so that it is a pytree: masks travel through jit, and keep_prob may be
+  a traced value (a vmapped sweep over keep_probs).
+  """
+  masks: dict
+  keep_prob: object
+
+
+def check_lambd(lambd):
+  if float(lambd) < 0 or not np.isfinite(float(lambd)):
+    raise ConfigError(f"L2 lambda must be a finite number >= 0, got {lambd}")
+
+
+def check_dropout(keep_prob, layers, num_layers):
+  """keep_prob in (0, 1]; layers are hidden-layer indices 1..L-1 (the output never drops)."""
+  if not 0.0 < float(keep_prob) <= 1.0:
+    raise ConfigError(f"keep_prob must be in (0, 1], got {keep_prob}")
+  hidden = tuple(range(1, num_layers))
+  for l in layers:
+    if int(l) not in hidden:
+      raise ConfigError(f"dropout layer {l} does not exist: the hidden layers of this "
+                        f"{num_layers}-layer net are {hidden}")
+
+
+def l2_cost(params, lambd, m):
+  """(lambda / (2m)) * sum_l ||W^[l]||_F^2 over the weight matrices only."""
+  total = sum(jnp.sum(W**2) for name, W in params.items() if name.startswith("W"))
+  return lambd * total / (2 * m)
+
+
+def l2_backward(W, lambd, m):
+  """d/dW of the L2 term: (lambda / m) * W."""
+  return (lambd / m) * W
+
+
+def dropout_forward(A, D, keep_prob):
+  """A * D / keep_prob: zero the dropped units, rescale the rest to keep E[A]."""
+  return A * D / keep_prob
+
+
+def dropout_backward(dA, D, keep_prob):
+  """dA * D / keep_prob: the gradient flows only through the kept units."""
+  return dA * D / keep_prob
+
+
+def dropout_masks(key, layer_dims, layers, keep_prob, m):
+  """Fresh masks D^[l] = U < keep_prob from an explicit key, one subkey per layer."""
+  keys = jax.random.split(key, max(len(layers), 1))
+  return {int(l): jax.random.uniform(k, (layer_dims[l], m)) < keep_prob
+          for k, l in zip(keys, sorted(layers))}
+
+
+def course_dropout_masks(layer_dims, layers, keep_prob, m, seed=1):
+  """The notebook's masks: ``np.random.seed(1)`` then ``rand(n_l, m) < keep_prob`` per layer.
+
+  The notebook re-seeds at every forward pass, so these masks are the same at every
+  iteration; reproducing its numbers needs exactly that.
+  """
+  rng = np.random.RandomState(seed)
+  return {int(l): jnp.asarray(rng.rand(layer_dims[l], m) < keep_prob)
+          for l in sorted(layers)}

@@ -1,0 +1,135 @@
+"""The L-layer net's hand-derived backward == jax.grad (rtol 1e-9, float64) and jax.vjp per layer."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dlcourse import initializers
+from dlcourse import regularization as reg
+from dlcourse.errors import ConfigError, ShapeError
+from dlcourse.models import dense, logistic
+
+pytestmark = pytest.mark.usefixtures("x64")
+
+HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+OUTPUTS = ("sigmoid", "softmax", "linear")
+
+
+def random_problem(seed):
+  """A random architecture (depth 1-5, widths 1-6, random hidden activations) and data."""
+  rng = np.random.RandomState(seed)
+  depth = rng.randint(1, 6)
+  output = OUTPUTS[seed % len(OUTPUTS)]
+  n_out = rng.randint(2, 5) if output == "softmax" else 1
+  dims = (rng.randint(1, 7),) + tuple(rng.randint(1, 7, depth - 1)) + (n_out,)
+  acts = tuple(rng.choice(HIDDEN, depth - 1)) + (output,)
+  arch = dense.Architecture(dims, acts)
+  m = rng.randint(1, 9)
+  key = jax.random.key(seed)
+  params = initializers.initialize(key, dims, "normal", scale=1.0, dtype=jnp.float64)
+  params = jax.tree.map(lambda p: p + 0.1, params)  # nonzero biases
+  X = jnp.asarray(rng.randn(dims[0], m))
+  if output == "softmax":
+    Y = jax.nn.one_hot(rng.randint(0, n_out, m), n_out, dtype=jnp.float64).T
+  elif output == "sigmoid":
+    Y = jnp.asarray(rng.randint(0, 2, (1, m)), jnp.float64)
+  else:
+    Y = jnp.asarray(rng.randn(1, m))
+  return arch, params, X, Y
+
+
+def both_gradients(params, X, Y, arch, lambd=0.0, dropout=None):
+  """(manual, autodiff) cost-and-grads, compiled as one program: one compile per shape
+  instead of one per eager op keeps the suite fast."""
+  def both(params, X, Y, dropout):
+    return (dense.cost_and_grads(params, X, Y, arch, lambd, dropout),
+            dense.cost_and_grads(params, X, Y, arch, lambd, dropout, "autodiff"))
+  return jax.jit(both)(params, X, Y, dropout)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_manual_backward_equals_jax_grad(seed):
+  arch, params, X, Y = random_problem(seed)
+  (J, manual), (J_ad, autodiff) = both_gradients(params, X, Y, arch)
+  assert set(manual) == set(params)
+  np.testing.assert_allclose(J, J_ad, rtol=1e-12)
+  for name in params:
+    np.testing.assert_allclose(manual[name], autodiff[name], rtol=1e-9, atol=1e-12,
+                               err_msg=f"{name} of {arch}")
+
+
+@pytest.mark.parametrize("seed", range(0, 16, 2))
+def test_manual_backward_with_l2_and_dropout_equals_jax_grad(seed):
+  arch, params, X, Y = random_problem(seed)
+  if arch.num_layers < 2:
+    arch, params, X, Y = random_problem(seed + 1000)
+  layers = tuple(range(1, arch.num_layers))
+  masks = reg.dropout_masks(jax.random.key(seed), arch.layer_dims, layers, 0.7, X.shape[1])
+  dropout = reg.Dropout(masks, 0.7)
+  (J, manual), (J_ad, autodiff) = both_gradients(params, X, Y, arch, 0.3, dropout)
+  np.testing.assert_allclose(J, J_ad, rtol=1e-12)
+  for name in params:
+    np.testing.assert_allclose(manual[name], autodiff[name], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", HIDDEN + ("softmax",))
+def test_each_layer_backward_equals_vjp(activation):
+  rng = np.random.RandomState(0)
+  A_prev, W, b = (jnp.asarray(rng.randn(*s)) for s in [(4, 5), (3, 4), (3, 1)])
+  dA = jnp.asarray(rng.randn(3, 5))
+  (A, Z), vjp = jax.vjp(lambda *a: dense.layer_forward(*a, activation), A_prev, W, b)
+  cache = dense.LayerCache(A_prev, Z, A, None)
+  dA_prev, dW, db = dense.layer_backward(dA, cache, W, activation)
+  # layer_backward carries the course's 1/m: it is the vjp of the cotangent dA / m,
+  # except dA_prev, which the course leaves unscaled (the 1/m is applied once, in dW/db).
+  m = A_prev.shape[1]
+  e_A_prev, e_W, e_b = vjp((dA / m, jnp.zeros_like(Z)))
+  np.testing.assert_allclose(dW, e_W, rtol=1e-12)
+  np.testing.assert_allclose(db, e_b, rtol=1e-12)
+  np.testing.assert_allclose(dA_prev / m, e_A_prev, rtol=1e-12, atol=1e-15)
+
+
+def test_logistic_regression_matches_course_formulas():
+  rng = np.random.RandomState(1)
+  X = rng.randn(6, 9)
+  Y = rng.randint(0, 2, (1, 9)).astype(float)
+  params = {"W1": jnp.asarray(rng.randn(1, 6)), "b1": jnp.asarray([[0.3]])}
+  J, grads = dense.cost_and_grads(params, jnp.asarray(X), jnp.asarray(Y), logistic.architecture(6))
+  w, b = logistic.to_course(params)
+  A = 1 / (1 + np.exp(-(np.asarray(w).T @ X + float(b))))
+  np.testing.assert_allclose(J, -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A)), rtol=1e-12)
+  np.testing.assert_allclose(grads["W1"].T, X @ (A - Y).T / 9, rtol=1e-12)
+  np.testing.assert_allclose(grads["b1"], [[np.sum(A - Y) / 9]], rtol=1e-12)
+
+
+def test_predict_and_accuracy():
+  arch = logistic.architecture(1)
+  params = {"W1": jnp.array([[1.0]]), "b1": jnp.array([[0.0]])}
+  X = jnp.array([[-2.0, -1.0, 1.0, 2.0]])
+  np.testing.assert_array_equal(dense.predict(params, X, arch), [[0, 0, 1, 1]])
+  assert float(dense.accuracy(params, X, jnp.array([[0.0, 1.0, 1.0, 1.0]]), arch)) == 0.75
+  soft = dense.Architecture((1, 2), ("softmax",))
+  sp = {"W1": jnp.array([[1.0], [-1.0]]), "b1": jnp.zeros((2, 1))}
+  np.testing.assert_array_equal(dense.predict(sp, X, soft), [[1, 1, 0, 0]])
+  onehot = jnp.array([[0.0, 1, 1, 0], [1, 0, 0, 1]])
+  assert float(dense.accuracy(sp, X, onehot, soft)) == 0.5
+
+
+def test_architecture_errors():
+  with pytest.raises(ConfigError, match="2 layers need as many activations"):
+    dense.Architecture((3, 2, 1), ("relu",))
+  with pytest.raises(ConfigError, match="unknown activation 'swish'"):
+    dense.Architecture((3, 1), ("swish",))
+  with pytest.raises(ConfigError, match="no paired loss"):
+    dense.Architecture((3, 1), ("relu",))
+  with pytest.raises(ConfigError, match="positive sizes"):
+    dense.Architecture((3, 0, 1), ("relu", "sigmoid"))
+
+
+def test_check_params_names_the_bad_shape():
+  arch = dense.Architecture.make((4, 3, 1))
+  params = initializers.initialize(jax.random.key(0), (4, 3, 1))
+  dense.check_params(params, arch)
+  params["W2"] = params["W2"].T
+  with pytest.raises(ShapeError, match=r"W2 has shape \(3, 1\), expected \(1, 3\)"):
+    dense.check_params(params, arch)
