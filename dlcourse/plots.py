@@ -1,0 +1,55 @@
+"""PNG figures: cost curves and 2-D decision boundaries (matplotlib, no display needed).
+
+Each function returns the PNG's bytes; writing them is the caller's I/O.
+"""
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: experiments run on servers and in CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _png(fig):
+  buffer = io.BytesIO()
+  fig.tight_layout()
+  fig.savefig(buffer, format="png", dpi=100)
+  plt.close(fig)
+  return buffer.getvalue()
+
+
+def cost_curve(costs, *, title, learning_rate=None, series=None):
+  """J against iteration. ``costs``: [[iteration, J], ...]; ``series``: {label: costs} to overlay."""
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for label, values in (series or {"cost": costs}).items():
+    values = np.asarray(values, dtype=float)
+    if values.size:
+      ax.plot(values[:, 0], values[:, 1], label=label)
+  ax.set_xlabel("iteration")
+  ax.set_ylabel("cost J")
+  suffix = f" (learning rate {learning_rate:g})" if learning_rate is not None else ""
+  ax.set_title(title + suffix)
+  ax.grid(alpha=0.3)
+  ax.legend()
+  return _png(fig)
+
+
+def decision_boundary(predict, X, Y, *, title, resolution=300):
+  """Colours the plane by ``predict`` (a function of a (2, k) grid -> (1, k) labels) and
+  scatters the examples X (2, m) coloured by their labels Y (1, m)."""
+  X, Y = np.asarray(X), np.asarray(Y).ravel()
+  pad = 0.1 * (X.max(axis=1) - X.min(axis=1)) + 0.1
+  x0 = np.linspace(X[0].min() - pad[0], X[0].max() + pad[0], resolution)
+  x1 = np.linspace(X[1].min() - pad[1], X[1].max() + pad[1], resolution)
+  g0, g1 = np.meshgrid(x0, x1)
+  grid = np.stack([g0.ravel(), g1.ravel()])
+  labels = np.asarray(predict(grid)).reshape(g0.shape)
+  fig, ax = plt.subplots(figsize=(5.5, 4.5))
+  ax.contourf(g0, g1, labels, alpha=0.35, cmap="coolwarm")
+  scatter = ax.scatter(X[0], X[1], c=Y, s=14, cmap="coolwarm", edgecolors="k", linewidths=0.3)
+  ax.legend(*scatter.legend_elements(), title="label", loc="best")
+  ax.set_xlabel("$x_1$")
+  ax.set_ylabel("$x_2$")
+  ax.set_title(title)
+  return _png(fig)

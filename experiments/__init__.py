@@ -1,0 +1,1 @@
+"""absl experiment apps, one per course exercise; configs in ``experiments/configs``."""

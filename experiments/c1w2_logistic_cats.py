@@ -1,0 +1,24 @@
+"""Course 1, week 2: logistic regression (a one-layer sigmoid net) on cat / non-cat."""
+from dlcourse import data, experiment, plots
+from dlcourse.models import logistic
+from experiments import common
+
+NAME = "c1w2_logistic_cats"
+
+
+def run(config, data_dir):
+  train_x, train_y, test_x, test_y = data.load_cats(data_dir)
+  with experiment.precision(config):
+    arch = logistic.architecture(train_x.shape[0])
+    params = logistic.initialize_zeros(train_x.shape[0], experiment.float_dtype(config))
+    fit = experiment.fit_gd(config, arch, params, train_x, train_y)
+    record = experiment.result_record(
+        config, fit, experiment.accuracy(fit.params, train_x, train_y, arch, config),
+        experiment.accuracy(fit.params, test_x, test_y, arch, config))
+  figures = {"cost.png": plots.cost_curve(
+      fit.costs, title="Logistic regression, cats", learning_rate=config.learning_rate)}
+  return record, figures
+
+
+if __name__ == "__main__":
+  common.launch(run, NAME)

@@ -1,0 +1,51 @@
+"""Course 1, week 3: classify the planar flower with logistic regression or a tanh net."""
+import time
+
+import numpy as np
+from dlcourse import data, experiment, plots
+from dlcourse.errors import ConfigError
+from dlcourse.models import dense
+from experiments import common
+
+NAME = "c1w3_planar"
+
+
+def run_logistic_baseline(config, X, Y):
+  """The notebook's sklearn LogisticRegressionCV on X^T: a linear boundary, ~47 %."""
+  from sklearn.linear_model import LogisticRegressionCV
+  start = time.perf_counter()
+  clf = LogisticRegressionCV().fit(X.T, Y.ravel())
+  train_s = time.perf_counter() - start
+  acc = float(np.mean(clf.predict(X.T) == Y.ravel()))
+  record = {"config": config.to_dict(), "costs": [], "train_accuracy": acc,
+            "test_accuracy": None, "timings": {"compile_s": 0.0, "train_s": round(train_s, 4)}}
+  predict = lambda grid: clf.predict(grid.T)
+  return record, {"decision_boundary.png": plots.decision_boundary(
+      predict, X, Y, title="Logistic regression (sklearn), planar data")}
+
+
+def run(config, data_dir):
+  del data_dir  # generated data
+  X, Y = data.planar_flower()
+  if config.model == "logistic":
+    return run_logistic_baseline(config, X, Y)
+  if config.model != "shallow":
+    raise ConfigError(f"model must be 'shallow' or 'logistic', got {config.model!r}")
+  with experiment.precision(config):
+    arch = dense.Architecture((X.shape[0], config.n_h, 1), ("tanh", "sigmoid"))
+    params = experiment.init_params(config, arch.layer_dims, "normal", config.init_scale)
+    fit = experiment.fit_gd(config, arch, params, X, Y)
+    record = experiment.result_record(
+        config, fit, experiment.accuracy(fit.params, X, Y, arch, config), None)
+    predict = lambda grid: np.asarray(dense.predict(fit.params, grid.astype(X.dtype), arch))
+    figures = {
+        "cost.png": plots.cost_curve(fit.costs, title=f"Planar, n_h = {config.n_h}",
+                                     learning_rate=config.learning_rate),
+        "decision_boundary.png": plots.decision_boundary(
+            predict, X, Y, title=f"Tanh net, n_h = {config.n_h}, planar data"),
+    }
+  return record, figures
+
+
+if __name__ == "__main__":
+  common.launch(run, NAME)
