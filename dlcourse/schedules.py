@@ -1,0 +1,184 @@
+"""Learning-rate decay (Course 2, week 2) as optax schedules ``step -> lr``.
+
+optax counts *updates* (mini-batch steps); the course counts *epochs*. Each
+schedule maps the step count to an epoch with::
+
+    epoch = step // steps_per_epoch       (steps_per_epoch = mini-batches per epoch)
+
+and then applies the course formula to that epoch. The result can be passed as
+the ``learning_rate`` of any optimizer in ``dlcourse.optim`` (or optax).
+
+``course_timing=True`` reproduces the course notebook, which trains epoch ``e``
+with the rate computed at the *end* of epoch ``e - 1``: epoch 0 uses
+``learning_rate0`` and epoch ``e >= 1`` uses ``f(e - 1)``. Because every formula
+here has ``f(0) = learning_rate0``, that is ``f(max(epoch - 1, 0))``.
+
+All schedules are pure jnp functions of ``step`` (a Python int or a traced int
+array) and return a float scalar. Hyperparameters are checked when the schedule
+is built and a bad one raises ``dlcourse.errors.ConfigError``.
+"""
+import math
+import operator
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dlcourse.errors import ConfigError
+
+__all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay"]
+
+Schedule = Callable[[Any], jax.Array]
+
+
+def _real(name: str, value: Any) -> float:
+  """``value`` as a Python float, or ConfigError when it is not a real scalar."""
+  if isinstance(value, bool):
+    raise ConfigError(f"{name} must be a real number, got the bool {value!r}")
+  try:
+    array = np.asarray(value)
+  except Exception as error:  # anything numpy cannot read is not a number
+    raise ConfigError(f"{name} must be a real number, got {value!r}") from error
+  is_real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+  if array.shape != () or not is_real:
+    raise ConfigError(f"{name} must be a real scalar, got {value!r}")
+  return float(array)
+
+
+def _positive(name: str, value: Any) -> float:
+  """``value`` as a float, or ConfigError unless it is > 0 (NaN fails too)."""
+  number = _real(name, value)
+  if not number > 0:
+    raise ConfigError(f"{name} must be > 0, got {value!r}")
+  return number
+
+
+def _non_negative(name: str, value: Any) -> float:
+  """``value`` as a float, or ConfigError unless it is >= 0 (NaN fails too)."""
+  number = _real(name, value)
+  if not number >= 0:
+    raise ConfigError(f"{name} must be >= 0, got {value!r}")
+  return number
+
+
+def _check_steps_per_epoch(steps_per_epoch: Any) -> None:
+  """The number of mini-batches in an epoch: a positive integer."""
+  try:
+    is_integer = not isinstance(steps_per_epoch, bool) and operator.index(steps_per_epoch) == steps_per_epoch
+  except TypeError:
+    is_integer = False
+  if not is_integer or steps_per_epoch <= 0:
+    raise ConfigError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
+
+
+def _check_flag(name: str, flag: Any) -> None:
+  if not isinstance(flag, bool):
+    raise ConfigError(f"{name} must be a bool, got {flag!r}")
+
+
+def _check_common(learning_rate0: Any, steps_per_epoch: Any, course_timing: Any) -> float:
+  """Checks shared by every schedule; returns learning_rate0 as a float."""
+  _check_steps_per_epoch(steps_per_epoch)
+  _check_flag("course_timing", course_timing)
+  return _positive("learning_rate0", learning_rate0)
+
+
+def _epoch(step: Any, steps_per_epoch: int, course_timing: bool) -> jax.Array:
+  """Integer epoch whose formula value the step uses.
+
+  ``step // steps_per_epoch``; with the notebook's timing, one epoch later
+  (``max(epoch - 1, 0)``), since the notebook updates the rate after each epoch.
+  """
+  epoch = jnp.asarray(step) // steps_per_epoch
+  if course_timing:
+    epoch = jnp.maximum(epoch - 1, 0)
+  return epoch
+
+
+def inverse_time_decay(
+    learning_rate0: float, decay_rate: float, steps_per_epoch: int = 1,
+    course_timing: bool = False) -> Schedule:
+  """``lr = learning_rate0 / (1 + decay_rate * epoch)`` (course: ``alpha0 / (1 + decay_rate * epoch_num)``).
+
+  Args:
+    learning_rate0: > 0, the rate of epoch 0.
+    decay_rate: >= 0 (0 keeps the rate constant).
+    steps_per_epoch: mini-batches per epoch, a positive integer.
+    course_timing: apply the notebook's one-epoch delay (see the module docstring).
+
+  Returns:
+    ``schedule(step) -> lr``, a float scalar.
+  """
+  # Python floats keep the result in the default float dtype even for int inputs.
+  learning_rate0 = _check_common(learning_rate0, steps_per_epoch, course_timing)
+  decay_rate = _non_negative("decay_rate", decay_rate)
+
+  def schedule(step):
+    epoch = _epoch(step, steps_per_epoch, course_timing)
+    return learning_rate0 / (1 + decay_rate * epoch)
+
+  return schedule
+
+
+def fixed_interval_decay(
+    learning_rate0: float, decay_rate: float, time_interval: float, steps_per_epoch: int = 1,
+    course_timing: bool = False) -> Schedule:
+  """``lr = learning_rate0 / (1 + decay_rate * floor(epoch / time_interval))``.
+
+  The notebook's ``schedule_lr_decay``: the rate drops in steps, once every
+  ``time_interval`` epochs, instead of after every epoch.
+
+  Args:
+    learning_rate0: > 0, the rate of epoch 0.
+    decay_rate: >= 0.
+    time_interval: > 0, epochs between drops (the notebook uses 1000).
+    steps_per_epoch: mini-batches per epoch, a positive integer.
+    course_timing: apply the notebook's one-epoch delay (see the module docstring).
+
+  Returns:
+    ``schedule(step) -> lr``, a float scalar.
+  """
+  # Python floats keep the result in the default float dtype even for int inputs.
+  learning_rate0 = _check_common(learning_rate0, steps_per_epoch, course_timing)
+  decay_rate = _non_negative("decay_rate", decay_rate)
+  _positive("time_interval", time_interval)
+
+  def schedule(step):
+    epoch = _epoch(step, steps_per_epoch, course_timing)
+    # Floor division stays exact in integers for an integer interval, where a
+    # float32 quotient could round (k*T - 1) / T up to k.
+    drops = epoch // time_interval
+    return learning_rate0 / (1 + decay_rate * drops)
+
+  return schedule
+
+
+def exponential_decay(
+    learning_rate0: float, base: float = 0.95, steps_per_epoch: int = 1,
+    course_timing: bool = False) -> Schedule:
+  """``lr = base ** epoch * learning_rate0`` (lecture: ``0.95 ** epoch_num * alpha0``).
+
+  Args:
+    learning_rate0: > 0, the rate of epoch 0.
+    base: in (0, 1]; 1 keeps the rate constant, > 1 would grow it.
+    steps_per_epoch: mini-batches per epoch, a positive integer.
+    course_timing: apply the notebook's one-epoch delay (see the module docstring).
+
+  Returns:
+    ``schedule(step) -> lr``, a float scalar.
+  """
+  learning_rate0 = _check_common(learning_rate0, steps_per_epoch, course_timing)
+  base = _real("base", base)
+  if not 0 < base <= 1:
+    raise ConfigError(f"base must lie in (0, 1], got {base!r}")
+
+  # exp(epoch * log(base)) with log(base) taken in double precision: a float32
+  # `base ** epoch` would raise the rounding error of `base` to the power epoch.
+  log_base = math.log(base)
+
+  def schedule(step):
+    epoch = _epoch(step, steps_per_epoch, course_timing)
+    return learning_rate0 * jnp.exp(epoch * log_base)
+
+  return schedule
