@@ -53,3 +53,28 @@ def decision_boundary(predict, X, Y, *, title, resolution=300):
   ax.set_ylabel("$x_2$")
   ax.set_title(title)
   return _png(fig)
+
+
+def gradient_check_bars(per_param_by_label, threshold, *, title):
+  """Per-parameter relative differences (manual vs finite differences), log scale.
+
+  ``per_param_by_label``: {label: {param name: difference}}, one bar group per label.
+  """
+  fig, ax = plt.subplots(figsize=(6.5, 4))
+  labels = list(per_param_by_label)
+  names = list(per_param_by_label[labels[0]])
+  width = 0.8 / len(labels)
+  positions = np.arange(len(names))
+  for k, label in enumerate(labels):
+    # A difference of exactly 0 has no place on a log axis; show it at 1e-16.
+    values = [max(per_param_by_label[label][n], 1e-16) for n in names]
+    ax.bar(positions + k * width, values, width, label=label)
+  ax.axhline(threshold, color="k", linestyle="--", label=f"threshold {threshold:g}")
+  ax.set_yscale("log")
+  ax.set_ylim(top=1e4)  # headroom above the tallest bars for the legend
+  ax.set_xticks(positions + width * (len(labels) - 1) / 2, names)
+  ax.set_xlabel("parameter")
+  ax.set_ylabel("relative difference vs finite differences")
+  ax.set_title(title)
+  ax.legend(loc="upper left")
+  return _png(fig)

@@ -6,6 +6,7 @@ from dlcourse import data, experiment, plots
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
 from experiments import common
+from experiments.figures import two_d_figures
 
 NAME = "c1w3_planar"
 
@@ -37,13 +38,8 @@ def run(config, data_dir):
     fit = experiment.fit_gd(config, arch, params, X, Y)
     record = experiment.result_record(
         config, fit, experiment.accuracy(fit.params, X, Y, arch, config), None)
-    predict = lambda grid: np.asarray(dense.predict(fit.params, grid.astype(X.dtype), arch))
-    figures = {
-        "cost.png": plots.cost_curve(fit.costs, title=f"Planar, n_h = {config.n_h}",
-                                     learning_rate=config.learning_rate),
-        "decision_boundary.png": plots.decision_boundary(
-            predict, X, Y, title=f"Tanh net, n_h = {config.n_h}, planar data"),
-    }
+    figures = two_d_figures(fit, arch, X, Y, title=f"Tanh net, n_h = {config.n_h}, planar data",
+                            learning_rate=config.learning_rate)
   return record, figures
 
 

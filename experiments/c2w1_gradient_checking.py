@@ -1,0 +1,83 @@
+"""Course 2, week 1: gradient checking in 1-D and on the course's 4-5-3-1 ReLU net.
+
+The N-D case uses the notebook's test case (np.random.seed(1): x = randn(4, 3),
+y = [1, 1, 0], then W1 randn(5, 4), b1 randn(5, 1), W2 randn(3, 5), b2 randn(3, 1),
+W3 randn(1, 3), b3 randn(1, 1)) and its planted bug: dW2 doubled, db1 scaled by 4.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dlcourse import gradcheck, plots
+from dlcourse.models import dense
+from experiments import common
+
+NAME = "c2w1_gradient_checking"
+ARCH = dense.Architecture((4, 5, 3, 1), ("relu", "relu", "sigmoid"))
+
+
+def course_test_case(seed):
+  """(params, X, Y) of the notebook's gradient_check_n_test_case, in float64."""
+  rng = np.random.RandomState(seed)
+  X = rng.randn(4, 3)
+  Y = np.array([[1.0, 1.0, 0.0]])
+  params = {}
+  for l in range(1, 4):
+    params[f"W{l}"] = rng.randn(ARCH.layer_dims[l], ARCH.layer_dims[l - 1])
+    params[f"b{l}"] = rng.randn(ARCH.layer_dims[l], 1)
+  as_jax = lambda a: jnp.asarray(a, jnp.float64)
+  return jax.tree.map(as_jax, params), as_jax(X), as_jax(Y)
+
+
+def planted_bug(grads):
+  """The notebook's deliberate mistakes in backward_propagation_n."""
+  return {**grads, "W2": grads["W2"] * 2, "b1": grads["b1"] * 4}
+
+
+def one_dimensional(config):
+  """dJ/dtheta of J = theta * x is x; the two-sided difference should agree to ~1e-10."""
+  cost = lambda p: p["theta"] * config.x
+  params = {"theta": jnp.asarray(config.theta, jnp.float64)}
+  approx = gradcheck.finite_difference_gradient(cost, params, config.epsilon)
+  return float(gradcheck.relative_difference(approx, {"theta": jnp.asarray(config.x)}))
+
+
+def n_dimensional(config, plant_bug):
+  params, X, Y = course_test_case(config.data_seed)
+  manual = lambda p: dense.cost_and_grads(p, X, Y, ARCH)[1]
+  grad_fn = (lambda p: planted_bug(manual(p))) if plant_bug else manual
+  return gradcheck.check_gradients(lambda p: dense.cost(p, X, Y, ARCH), grad_fn, params,
+                                   epsilon=config.epsilon, threshold=config.threshold)
+
+
+def _comparison_record(report):
+  return {name: {"overall": c.overall, "per_param": c.per_param} for name, c in
+          [("manual_vs_autodiff", report.manual_vs_autodiff),
+           ("manual_vs_numeric", report.manual_vs_numeric),
+           ("autodiff_vs_numeric", report.autodiff_vs_numeric)]}
+
+
+def run(config, data_dir):
+  del data_dir
+  with jax.enable_x64(True):  # a gradient check is only meaningful in float64
+    difference_1d = one_dimensional(config)
+    correct = n_dimensional(config, plant_bug=False)
+    reports = {"correct backward": correct}
+    if config.plant_bug:
+      reports["planted bug"] = n_dimensional(config, plant_bug=True)
+  record = {
+      "config": config.to_dict(),
+      "one_dimensional_difference": difference_1d,
+      "checks": {label: {"passed": r.passed, "disagreeing": r.disagreeing,
+                         **_comparison_record(r)} for label, r in reports.items()},
+      "tables": {label: r.table() for label, r in reports.items()},
+      # The experiment convention's fields; a gradient check trains nothing.
+      "costs": [], "train_accuracy": None, "test_accuracy": None, "timings": {},
+  }
+  per_param = {label: r.manual_vs_numeric.per_param for label, r in reports.items()}
+  return record, {"gradient_check.png": plots.gradient_check_bars(
+      per_param, config.threshold, title="Gradient check, 4-5-3-1 net")}
+
+
+if __name__ == "__main__":
+  common.launch(run, NAME)

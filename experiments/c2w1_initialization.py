@@ -1,0 +1,36 @@
+"""Course 2, week 1: zeros vs large random vs He initialization on the circles data."""
+from dlcourse import data, experiment
+from dlcourse.errors import ConfigError
+from dlcourse.models import dense
+from experiments import common
+from experiments.figures import two_d_figures
+
+NAME = "c2w1_initialization"
+
+# config name -> (initializers scheme, scale)
+SCHEMES = {"zeros": ("zeros", None), "random": ("normal", "random_scale"), "he": ("he", None)}
+
+
+def run(config, data_dir):
+  del data_dir  # generated data
+  if config.initialization not in SCHEMES:
+    raise ConfigError(f"initialization must be one of {tuple(SCHEMES)}, "
+                      f"got {config.initialization!r}")
+  train_x, train_y, test_x, test_y = data.circles()
+  scheme, scale_field = SCHEMES[config.initialization]
+  scale = config[scale_field] if scale_field else None
+  with experiment.precision(config):
+    arch = dense.Architecture.make(tuple(config.layer_dims))
+    params = experiment.init_params(config, arch.layer_dims, scheme, scale)
+    fit = experiment.fit_gd(config, arch, params, train_x, train_y)
+    record = experiment.result_record(
+        config, fit, experiment.accuracy(fit.params, train_x, train_y, arch, config),
+        experiment.accuracy(fit.params, test_x, test_y, arch, config))
+    figures = two_d_figures(fit, arch, train_x, train_y,
+                            title=f"{config.initialization} initialization, circles",
+                            learning_rate=config.learning_rate)
+  return record, figures
+
+
+if __name__ == "__main__":
+  common.launch(run, NAME)

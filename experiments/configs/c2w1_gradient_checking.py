@@ -1,0 +1,20 @@
+"""Course 2, week 1: gradient checking, 1-D (J = theta * x) and N-D (a 4-5-3-1 net).
+
+Command:
+  python experiments/c2w1_gradient_checking.py
+Course results: 1-D difference ~2.9e-11 (correct); N-D with the planted bug (dW2 doubled,
+db1 scaled by 4): difference 0.2850931567761624 ("there is a mistake"); threshold 2e-7.
+Ours also compares with jax.grad and names the disagreeing parameters (W2, b1).
+"""
+import ml_collections
+
+
+def get_config():
+  config = ml_collections.ConfigDict()
+  config.epsilon = 1e-7
+  config.threshold = 2e-7
+  config.theta = 4.0       # 1-D case: J(theta) = theta * x
+  config.x = 2.0
+  config.data_seed = 1     # the notebook's gradient_check_n_test_case: np.random.seed(1)
+  config.plant_bug = True  # dW2 * 2 and db1 * 4, as in the notebook
+  return config
