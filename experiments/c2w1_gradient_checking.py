@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import gradcheck, plots
+from dlcourse import data, gradcheck, initializers, plots
+from dlcourse.errors import ConfigError
 from dlcourse.models import dense
 from experiments import common
 
@@ -42,12 +43,27 @@ def one_dimensional(config):
   return float(gradcheck.relative_difference(approx, {"theta": jnp.asarray(config.x)}))
 
 
-def n_dimensional(config, plant_bug):
-  params, X, Y = course_test_case(config.data_seed)
-  manual = lambda p: dense.cost_and_grads(p, X, Y, ARCH)[1]
+def cats_case(config, data_dir):
+  """(arch, params, X, Y): the configured net on the first ``batch_size`` cat pictures."""
+  train_x, train_y, _, _ = data.load_cats(data_dir)
+  X = jnp.asarray(train_x[:, :config.batch_size])
+  Y = jnp.asarray(train_y[:, :config.batch_size], jnp.float64)
+  arch = dense.Architecture.make(tuple(config.layer_dims))
+  params = initializers.initialize(jax.random.key(config.data_seed), arch.layer_dims, "xavier",
+                                   dtype=jnp.float64)
+  return arch, params, X, Y
+
+
+def n_dimensional(config, plant_bug, case):
+  arch, params, X, Y = case
+  manual = lambda p: dense.cost_and_grads(p, X, Y, arch)[1]
   grad_fn = (lambda p: planted_bug(manual(p))) if plant_bug else manual
-  return gradcheck.check_gradients(lambda p: dense.cost(p, X, Y, ARCH), grad_fn, params,
-                                   epsilon=config.epsilon, threshold=config.threshold)
+  sampled = config.case != "course"
+  return gradcheck.check_gradients(
+      lambda p: dense.cost(p, X, Y, arch), grad_fn, params,
+      epsilon=config.cats_epsilon if sampled else config.epsilon,
+      threshold=config.threshold, max_coordinates=config.max_coordinates if sampled else None,
+      key=jax.random.key(config.data_seed))
 
 
 def _comparison_record(report):
@@ -58,13 +74,18 @@ def _comparison_record(report):
 
 
 def run(config, data_dir):
-  del data_dir
+  if config.case not in ("course", "cats"):
+    raise ConfigError(f"case must be 'course' or 'cats', got {config.case!r}")
   with jax.enable_x64(True):  # a gradient check is only meaningful in float64
+    if config.case == "course":
+      case = (ARCH,) + course_test_case(config.data_seed)
+    else:
+      case = cats_case(config, data_dir)
     difference_1d = one_dimensional(config)
-    correct = n_dimensional(config, plant_bug=False)
+    correct = n_dimensional(config, plant_bug=False, case=case)
     reports = {"correct backward": correct}
     if config.plant_bug:
-      reports["planted bug"] = n_dimensional(config, plant_bug=True)
+      reports["planted bug"] = n_dimensional(config, plant_bug=True, case=case)
   record = {
       "config": config.to_dict(),
       "one_dimensional_difference": difference_1d,
@@ -76,7 +97,8 @@ def run(config, data_dir):
   }
   per_param = {label: r.manual_vs_numeric.per_param for label, r in reports.items()}
   return record, {"gradient_check.png": plots.gradient_check_bars(
-      per_param, config.threshold, title="Gradient check, 4-5-3-1 net")}
+      per_param, config.threshold,
+      title=f"Gradient check, {'-'.join(map(str, case[0].layer_dims))} net")}
 
 
 if __name__ == "__main__":

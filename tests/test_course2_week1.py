@@ -117,3 +117,14 @@ def test_digits_softmax_with_early_stopping():
   record, _ = c2w1_digits.run(digits_config.get_config(), None)
   assert record["test_accuracy"] > 0.95 and record["train_accuracy"] > 0.99
   assert record["stopped_iteration"] < record["config"]["max_iterations"]
+
+
+def test_gradient_checking_any_model_and_batch_cats(data_dir):
+  config = gradcheck_config.get_config()
+  config.update(case="cats", batch_size=4, max_coordinates=4)
+  record, _ = c2w1_gradient_checking.run(config, data_dir)
+  correct, buggy = record["checks"]["correct backward"], record["checks"]["planted bug"]
+  assert correct["passed"], record["tables"]["correct backward"]
+  assert set(correct["manual_vs_numeric"]["per_param"]) == {f"{p}{l}" for p in "Wb" for l in range(1, 5)}
+  assert all(0 < d < 1e-7 for d in correct["manual_vs_numeric"]["per_param"].values())
+  assert buggy["disagreeing"] == ["W2", "b1"]

@@ -81,8 +81,18 @@ def test_sampled_coordinates_still_catch_a_bug():
   arch, params, X, Y = small_problem()
   buggy = lambda p: {**manual_grads(p, X, Y, arch), "W1": manual_grads(p, X, Y, arch)["W1"] * 1.01}
   report = gradcheck.check_gradients(lambda p: dense.cost(p, X, Y, arch), buggy, params,
-                                     max_coordinates=20, key=jax.random.key(3))
+                                     max_coordinates=5, key=jax.random.key(3))
   assert "W1" in report.disagreeing
+
+
+def test_sampling_covers_every_parameter():
+  params = {"W1": jnp.zeros((50, 40)), "b1": jnp.zeros((50, 1)), "W2": jnp.zeros((1, 50))}
+  coords = gradcheck.sample_coordinates(jax.random.key(0), params, 10)
+  # ravel order is W1 (2000), W2 (50), b1 (50): ten of each.
+  assert len(coords) == 30 and len(set(coords.tolist())) == 30
+  assert np.sum(coords < 2000) == 10 and np.sum((coords >= 2000) & (coords < 2050)) == 10
+  small = gradcheck.sample_coordinates(jax.random.key(0), {"b": jnp.zeros((3, 1))}, 10)
+  np.testing.assert_array_equal(small, [0, 1, 2])
 
 
 def test_float32_is_refused():

@@ -1,7 +1,8 @@
 """Course 2, week 1: gradient checking, 1-D (J = theta * x) and N-D (a 4-5-3-1 net).
 
-Command:
+Commands:
   python experiments/c2w1_gradient_checking.py
+  python experiments/c2w1_gradient_checking.py --config.case=cats --data_dir ../shared/data
 Course results: 1-D difference ~2.9e-11 (correct); N-D with the planted bug (dW2 doubled,
 db1 scaled by 4): difference 0.2850931567761624 ("there is a mistake"); threshold 2e-7.
 Ours also compares with jax.grad and names the disagreeing parameters (W2, b1).
@@ -11,6 +12,13 @@ import ml_collections
 
 def get_config():
   config = ml_collections.ConfigDict()
+  config.case = "course"   # "course": the notebook's 4-5-3-1 net; "cats": any model and batch,
+                           # here the L-layer cat net on a batch of the cat pictures
+  config.layer_dims = (12288, 20, 7, 5, 1)   # case "cats"
+  config.batch_size = 8                      # case "cats": the first examples
+  config.max_coordinates = 50                # case "cats": sampled coordinates per parameter
+  config.cats_epsilon = 1e-5                 # case "cats": the cat net's dW1 entries are
+                                             # ~1e-5, so eps = 1e-7 drowns them in rounding
   config.epsilon = 1e-7
   config.threshold = 2e-7
   config.theta = 4.0       # 1-D case: J(theta) = theta * x
