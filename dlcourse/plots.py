@@ -19,14 +19,14 @@ def _png(fig):
   return buffer.getvalue()
 
 
-def cost_curve(costs, *, title, learning_rate=None, series=None):
-  """J against iteration. ``costs``: [[iteration, J], ...]; ``series``: {label: costs} to overlay."""
+def cost_curve(costs, *, title, learning_rate=None, series=None, xlabel="iteration"):
+  """J against iteration (or ``xlabel``). ``costs``: [[x, J], ...]; ``series``: {label: costs}."""
   fig, ax = plt.subplots(figsize=(6, 4))
   for label, values in (series or {"cost": costs}).items():
     values = np.asarray(values, dtype=float)
     if values.size:
       ax.plot(values[:, 0], values[:, 1], label=label)
-  ax.set_xlabel("iteration")
+  ax.set_xlabel(xlabel)
   ax.set_ylabel("cost J")
   suffix = f" (learning rate {learning_rate:g})" if learning_rate is not None else ""
   ax.set_title(title + suffix)

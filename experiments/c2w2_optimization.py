@@ -1,0 +1,127 @@
+"""Course 2, week 2: optimization methods on the moons (one optimizer / decay per run).
+
+The notebook's ``model``: a [2, 5, 2, 1] ReLU/ReLU/sigmoid net, He init, mini-batches of
+64 reshuffled every epoch, 5000 epochs of gd / momentum / RMSprop / Adam, optionally with
+the learning rate decayed after every epoch (inverse time) or every ``time_interval``
+epochs (fixed interval). The whole run is one compiled program (``dlcourse.minibatch``).
+"""
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dlcourse import data, experiment, minibatch, optim, plots, schedules
+from dlcourse.errors import ConfigError
+from dlcourse.models import dense
+from experiments import common
+
+NAME = "c2w2_optimization"
+
+OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
+LR_DECAYS = ("none", "inverse_time", "fixed_interval")
+
+
+def learning_rate(config, steps_per_epoch):
+  """alpha, or the decay schedule step -> alpha (steps are mini-batches)."""
+  if config.lr_decay not in LR_DECAYS:
+    raise ConfigError(f"lr_decay must be one of {LR_DECAYS}, got {config.lr_decay!r}")
+  experiment.check_learning_rate(config.learning_rate)
+  timing = dict(steps_per_epoch=steps_per_epoch, course_timing=config.course_lr_timing)
+  if config.lr_decay == "inverse_time":
+    return schedules.inverse_time_decay(config.learning_rate, config.decay_rate, **timing)
+  if config.lr_decay == "fixed_interval":
+    return schedules.fixed_interval_decay(config.learning_rate, config.decay_rate,
+                                          config.time_interval, **timing)
+  return float(config.learning_rate)
+
+
+def make_optimizer(config, steps_per_epoch):
+  """The course's update rule named by ``config.optimizer`` (checks its hyperparameters)."""
+  lr = learning_rate(config, steps_per_epoch)
+  if config.optimizer == "gd":
+    return optim.gd(lr)
+  if config.optimizer == "momentum":
+    return optim.momentum(lr, beta=config.beta)
+  if config.optimizer == "rmsprop":
+    return optim.rmsprop(lr, beta2=config.beta2, epsilon=config.epsilon)
+  if config.optimizer == "adam":
+    return optim.adam(lr, beta1=config.beta1, beta2=config.beta2, epsilon=config.epsilon)
+  raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {config.optimizer!r}")
+
+
+def shuffling(config, m):
+  """(permutations, key): the notebook's seeded shuffles, or a JAX key."""
+  if config.get("course_compat", False):
+    table = minibatch.course_permutations(m, int(config.num_epochs), seed=config.shuffle_seed)
+    return jnp.asarray(table), None
+  return None, jax.random.key(config.shuffle_seed)
+
+
+def check_config(config, m):
+  """Everything ``fit_minibatch`` can check before compiling; returns the optimizer."""
+  minibatch.check_batch_size(config.batch_size, m)
+  minibatch.check_num_epochs(config.num_epochs)
+  if config.method not in ("manual", "autodiff"):
+    raise ConfigError(f"method must be 'manual' or 'autodiff', got {config.method!r}")
+  every = config.record_every
+  if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+    raise ConfigError(f"record_every must be a positive integer, got {config.record_every!r}")
+  return make_optimizer(config, minibatch.num_batches(m, config.batch_size))
+
+
+def fit_minibatch(config, arch, params, X, Y, optimizer):
+  """All epochs as one compiled program, compiled ahead so compile and run are timed apart.
+
+  Costs are recorded at epochs 0, record_every, ... (each the epoch's course cost).
+  """
+  dense.check_params(params, arch)
+  permutations, key = shuffling(config, X.shape[1])
+  dtype = experiment.float_dtype(config)
+  X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
+  state = minibatch.init_state(params, optimizer, key)
+  static = dict(arch=arch, optimizer=optimizer, batch_size=int(config.batch_size),
+                num_epochs=int(config.num_epochs), method=config.method)
+  start = time.perf_counter()
+  compiled = minibatch.train_epochs_jit.lower(state, X, Y, permutations, **static).compile()
+  compile_s = time.perf_counter() - start
+  start = time.perf_counter()
+  state, costs = compiled(state, X, Y, permutations)
+  costs = np.asarray(jax.block_until_ready(costs))
+  train_s = time.perf_counter() - start
+  recorded = [[e, float(costs[e])] for e in range(0, len(costs), int(config.record_every))]
+  return experiment.FitResult(state.params, recorded, compile_s, train_s)
+
+
+def title(config):
+  """Plot title naming the run's optimizer, decay and batch size."""
+  decay = "" if config.lr_decay == "none" else f", {config.lr_decay} decay"
+  return f"{config.optimizer}{decay}, batch {config.batch_size}, moons"
+
+
+def run(config, data_dir):
+  """(result record, {filename: PNG bytes}) of one training run; writes nothing."""
+  del data_dir  # generated data
+  X, Y = data.moons()
+  with experiment.precision(config):
+    # Every hyperparameter is checked here, before anything is initialized or compiled.
+    optimizer = check_config(config, X.shape[1])
+    arch = dense.Architecture.make((X.shape[0],) + tuple(config.hidden_dims) + (1,))
+    params = experiment.init_params(config, arch.layer_dims, "he")
+    fit = fit_minibatch(config, arch, params, X, Y, optimizer)
+    record = experiment.result_record(
+        config, fit, experiment.accuracy(fit.params, X, Y, arch, config), None,
+        cost_unit="epoch",
+        steps_per_epoch=minibatch.num_batches(X.shape[1], config.batch_size))
+    predict = lambda grid: np.asarray(
+        dense.predict(fit.params, grid.astype(experiment.float_dtype(config)), arch))
+    figures = {
+        "cost.png": plots.cost_curve(fit.costs, title=title(config), xlabel="epoch",
+                                     learning_rate=config.learning_rate),
+        "decision_boundary.png": plots.decision_boundary(predict, X, Y, title=title(config)),
+    }
+  return record, figures
+
+
+if __name__ == "__main__":
+  common.launch(run, NAME)
