@@ -327,6 +327,7 @@ def run_epochs(state: TrainState, X, Y, permutations=None, *, arch, optimizer, b
                num_epochs, method="manual"):
   """``train_epochs_jit`` after checking every input (one chunk of a run)."""
   check_training(X, Y, batch_size, num_epochs, optimizer)
+  dense.check_data(X, Y, arch)
   dense.check_params(state.params, arch)
   m = np.shape(X)[1]
   first_epoch, offset = divmod(int(state.step), num_batches(m, batch_size))

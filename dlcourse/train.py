@@ -59,11 +59,15 @@ def gd_step(params, X, Y, learning_rate, *, arch, method="manual", lambd=0.0,
 
 def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
              method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, key=None,
-             fixed_masks=None):
+             fixed_masks=None, start_step=0):
   """Runs ``num_iterations`` full-batch GD steps in one compiled program.
 
   Dropout on ``dropout_layers`` uses ``fixed_masks`` at every step when given (the
   course-compatible mode) and otherwise fresh masks from ``fold_in(key, step)``.
+  ``start_step`` (traced; a multiple of ``record_every``) makes this the iterations
+  [start_step, start_step + num_iterations) of a longer run: the masks depend on the
+  absolute step, so running in chunks reproduces the one-program run bit for bit and
+  one compiled program serves every chunk (checkpointed runs).
   Not jitted itself so that it can be vmapped or wrapped; see ``train_gd_jit``.
   """
   if dropout_layers and fixed_masks is None and key is None:
@@ -83,11 +87,13 @@ def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=
     return params, J
 
   num_blocks, rest = divmod(num_iterations, record_every)
-  params, costs = jax.lax.scan(block, params, jnp.arange(num_blocks) * record_every)
+  params, costs = jax.lax.scan(block, params,
+                               start_step + jnp.arange(num_blocks) * record_every)
   if rest:
-    start = num_blocks * record_every
+    start = start_step + num_blocks * record_every
     params, J = step(params, start)
-    params = jax.lax.fori_loop(start + 1, num_iterations, lambda i, p: step(p, i)[0], params)
+    params = jax.lax.fori_loop(start + 1, start_step + num_iterations,
+                               lambda i, p: step(p, i)[0], params)
     costs = jnp.concatenate([costs, J[None]])
   return TrainResult(params, costs)
 

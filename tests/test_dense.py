@@ -133,3 +133,25 @@ def test_check_params_names_the_bad_shape():
   params["W2"] = params["W2"].T
   with pytest.raises(ShapeError, match=r"W2 has shape \(3, 1\), expected \(1, 3\)"):
     dense.check_params(params, arch)
+
+
+@pytest.mark.parametrize("X,Y,error,message", [
+    (np.full((2, 3), np.nan), np.zeros((1, 3)), "DataError", "6 non-finite entries"),
+    (np.ones((2, 3)), np.zeros((3, 1)), "ShapeError", "looks transposed"),
+    (np.ones((2, 3)), np.array([[0, 1, 2]]), "DataError", "2"),
+    (np.ones((2, 0)), np.zeros((1, 0)), "DataError", "empty"),
+    (np.ones((5, 3)), np.zeros((1, 3)), "ShapeError", "layer_dims\\[0\\] = 2 but X has n_x = 5"),
+])
+def test_check_data_refuses_bad_training_data(X, Y, error, message):
+  from dlcourse import errors
+  with pytest.raises(getattr(errors, error), match=message):
+    dense.check_data(X, Y, dense.Architecture.make((2, 3, 1)))
+
+
+def test_check_data_softmax_accepts_labels_or_one_hot():
+  arch = dense.Architecture.make((2, 3), output="softmax")
+  dense.check_data(np.ones((2, 4)), np.array([[0, 1, 2, 1]]), arch)
+  dense.check_data(np.ones((2, 4)), np.eye(3)[:, [0, 1, 2, 1]], arch)
+  from dlcourse.errors import DataError
+  with pytest.raises(DataError):
+    dense.check_data(np.ones((2, 4)), np.array([[0, 1, 3, 1]]), arch)

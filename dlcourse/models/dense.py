@@ -17,8 +17,10 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dlcourse import regularization as reg
+from dlcourse import validation
 from dlcourse.activations import ACTIVATIONS
 from dlcourse.errors import ConfigError, ShapeError
 from dlcourse.losses import LOSS_FOR_OUTPUT, LOSSES, output_dZ
@@ -87,6 +89,29 @@ def check_params(params, arch):
     if tuple(params[name].shape) != shape:
       raise ShapeError(f"{name} has shape {tuple(params[name].shape)}, expected {shape} "
                        f"for layer_dims {arch.layer_dims}")
+
+
+def check_data(X, Y, arch, *, name=""):
+  """Checks (X, Y) against the architecture on the host, before anything is compiled.
+
+  X: finite, non-empty (n_x, m) with n_x = layer_dims[0]. Y: labels in {0, 1} as (1, m)
+  for a sigmoid output; a (1, m) label row in [0, K) or a (K, m) one-hot matrix for a
+  softmax output of K units; finite (n_L, m) targets for a linear output. Raises
+  DataError / ShapeError (from ``dlcourse.validation``) naming what is wrong.
+  """
+  output = arch.activations[-1]
+  if output == "sigmoid":
+    X, Y = validation.check_xy(X, Y, name=name)
+  elif output == "softmax":
+    X, Y = validation.check_xy(X, Y, num_classes=arch.layer_dims[-1], name=name)
+  else:
+    X = validation.check_features(X, name=name)
+    validation.check_features(Y, name=f"{name} targets" if name else "targets")
+    if np.shape(Y) != (arch.layer_dims[-1], X.shape[1]):
+      raise ShapeError(f"expected targets Y of shape {(arch.layer_dims[-1], X.shape[1])}, "
+                       f"got {np.shape(Y)}")
+  validation.check_layer_dims(arch.layer_dims, X.shape[0], arch.layer_dims[-1])
+  return X, Y
 
 
 # --- one layer --------------------------------------------------------------------
