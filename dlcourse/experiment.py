@@ -407,6 +407,14 @@ def accuracy(params, X, Y, arch, config):
   return float(dense.accuracy(params, jnp.asarray(X, dtype), jnp.asarray(Y, dtype), arch))
 
 
+def train_test_record(config, fit, arch, train_x, train_y, test_x=None, test_y=None, **extra):
+  """``result_record`` with the fitted params' accuracy on the training and test sets
+  (``test_accuracy`` None when there is no test set)."""
+  test_accuracy = None if test_x is None else accuracy(fit.params, test_x, test_y, arch, config)
+  return result_record(config, fit, accuracy(fit.params, train_x, train_y, arch, config),
+                       test_accuracy, **extra)
+
+
 def result_record(config, fit, train_accuracy, test_accuracy, **extra):
   """The result.json record every experiment writes."""
   record = {

@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
+from dlcourse import validation
 from dlcourse.errors import ConfigError, ShapeError
 
 __all__ = [
@@ -51,16 +51,7 @@ def _scalar_value(name: str, value: Any) -> float | None:
   """``value`` as a Python float, or None when it is a tracer (unknowable now)."""
   if isinstance(value, jax.core.Tracer):
     return None
-  if isinstance(value, bool):
-    raise ConfigError(f"{name} must be a real number, got the bool {value!r}")
-  try:
-    array = np.asarray(value)
-  except Exception as error:  # anything numpy cannot read is not a number
-    raise ConfigError(f"{name} must be a real number, got {value!r}") from error
-  is_real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-  if array.shape != () or not is_real:
-    raise ConfigError(f"{name} must be a real scalar, got {value!r}")
-  return float(array)
+  return validation.real_scalar(name, value)
 
 
 def _check_learning_rate(learning_rate: Any) -> None:

@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from dlcourse import validation
 from dlcourse.errors import ConfigError
 
 __all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay"]
@@ -32,23 +32,9 @@ __all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay"]
 Schedule = Callable[[Any], jax.Array]
 
 
-def _real(name: str, value: Any) -> float:
-  """``value`` as a Python float, or ConfigError when it is not a real scalar."""
-  if isinstance(value, bool):
-    raise ConfigError(f"{name} must be a real number, got the bool {value!r}")
-  try:
-    array = np.asarray(value)
-  except Exception as error:  # anything numpy cannot read is not a number
-    raise ConfigError(f"{name} must be a real number, got {value!r}") from error
-  is_real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-  if array.shape != () or not is_real:
-    raise ConfigError(f"{name} must be a real scalar, got {value!r}")
-  return float(array)
-
-
 def _positive(name: str, value: Any) -> float:
   """``value`` as a float, or ConfigError unless it is > 0 (NaN fails too)."""
-  number = _real(name, value)
+  number = validation.real_scalar(name, value)
   if not number > 0:
     raise ConfigError(f"{name} must be > 0, got {value!r}")
   return number
@@ -56,7 +42,7 @@ def _positive(name: str, value: Any) -> float:
 
 def _non_negative(name: str, value: Any) -> float:
   """``value`` as a float, or ConfigError unless it is >= 0 (NaN fails too)."""
-  number = _real(name, value)
+  number = validation.real_scalar(name, value)
   if not number >= 0:
     raise ConfigError(f"{name} must be >= 0, got {value!r}")
   return number
@@ -169,7 +155,7 @@ def exponential_decay(
     ``schedule(step) -> lr``, a float scalar.
   """
   learning_rate0 = _check_common(learning_rate0, steps_per_epoch, course_timing)
-  base = _real("base", base)
+  base = validation.real_scalar("base", base)
   if not 0 < base <= 1:
     raise ConfigError(f"base must lie in (0, 1], got {base!r}")
 

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from dlcourse.errors import DataError, ShapeError
+from dlcourse.errors import ConfigError, DataError, ShapeError
 
 _MAX_LISTED = 10  # values listed in a message before it says "..."
 
@@ -163,3 +163,17 @@ def check_same_features(X_train, X_dev, names=("train", "dev")):
   if a[0] != b[0]:
     raise ShapeError(f"{names[0]} X has {a[0]} features (rows) but {names[1]} X has "
                      f"{b[0]}; shapes {a} and {b}")
+
+
+def real_scalar(name, value):
+  """``value`` as a Python float; ConfigError unless it is a real (non-bool) scalar."""
+  if isinstance(value, bool):
+    raise ConfigError(f"{name} must be a real number, got the bool {value!r}")
+  try:
+    array = np.asarray(value)
+  except Exception as error:  # anything numpy cannot read is not a number
+    raise ConfigError(f"{name} must be a real number, got {value!r}") from error
+  is_real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+  if array.shape != () or not is_real:
+    raise ConfigError(f"{name} must be a real scalar, got {value!r}")
+  return float(array)

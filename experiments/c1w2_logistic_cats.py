@@ -12,9 +12,7 @@ def run(config, data_dir):
     arch = logistic.architecture(train_x.shape[0])
     params = logistic.initialize_zeros(train_x.shape[0], experiment.float_dtype(config))
     fit = experiment.fit_gd(config, arch, params, train_x, train_y)
-    record = experiment.result_record(
-        config, fit, experiment.accuracy(fit.params, train_x, train_y, arch, config),
-        experiment.accuracy(fit.params, test_x, test_y, arch, config))
+    record = experiment.train_test_record(config, fit, arch, train_x, train_y, test_x, test_y)
   figures = {"cost.png": plots.cost_curve(
       fit.costs, title="Logistic regression, cats", learning_rate=config.learning_rate)}
   return record, figures

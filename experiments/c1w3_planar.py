@@ -36,8 +36,7 @@ def run(config, data_dir):
     arch = dense.Architecture((X.shape[0], config.n_h, 1), ("tanh", "sigmoid"))
     params = experiment.init_params(config, arch.layer_dims, "normal", config.init_scale)
     fit = experiment.fit_gd(config, arch, params, X, Y)
-    record = experiment.result_record(
-        config, fit, experiment.accuracy(fit.params, X, Y, arch, config), None)
+    record = experiment.train_test_record(config, fit, arch, X, Y)
     figures = two_d_figures(fit, arch, X, Y, title=f"Tanh net, n_h = {config.n_h}, planar data",
                             learning_rate=config.learning_rate)
   return record, figures

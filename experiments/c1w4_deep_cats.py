@@ -22,9 +22,7 @@ def run(config, data_dir):
     arch, scheme, scale = architecture_and_init(config, train_x.shape[0])
     params = experiment.init_params(config, arch.layer_dims, scheme, scale)
     fit = experiment.fit_gd(config, arch, params, train_x, train_y)
-    record = experiment.result_record(
-        config, fit, experiment.accuracy(fit.params, train_x, train_y, arch, config),
-        experiment.accuracy(fit.params, test_x, test_y, arch, config))
+    record = experiment.train_test_record(config, fit, arch, train_x, train_y, test_x, test_y)
   figures = {"cost.png": plots.cost_curve(
       fit.costs, title=f"{config.model} net {list(arch.layer_dims)}, cats",
       learning_rate=config.learning_rate)}

@@ -23,9 +23,7 @@ def run(config, data_dir):
     arch = dense.Architecture.make(tuple(config.layer_dims))
     params = experiment.init_params(config, arch.layer_dims, scheme, scale)
     fit = experiment.fit_gd(config, arch, params, train_x, train_y)
-    record = experiment.result_record(
-        config, fit, experiment.accuracy(fit.params, train_x, train_y, arch, config),
-        experiment.accuracy(fit.params, test_x, test_y, arch, config))
+    record = experiment.train_test_record(config, fit, arch, train_x, train_y, test_x, test_y)
     figures = two_d_figures(fit, arch, train_x, train_y,
                             title=f"{config.initialization} initialization, circles",
                             learning_rate=config.learning_rate)

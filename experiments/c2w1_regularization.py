@@ -37,9 +37,7 @@ def run(config, data_dir):
     kwargs = regularizer_kwargs(config, arch, train_x.shape[1])
     params = experiment.init_params(config, arch.layer_dims, "xavier")
     fit = experiment.fit_gd(config, arch, params, train_x, train_y, **kwargs)
-    record = experiment.result_record(
-        config, fit, experiment.accuracy(fit.params, train_x, train_y, arch, config),
-        experiment.accuracy(fit.params, test_x, test_y, arch, config))
+    record = experiment.train_test_record(config, fit, arch, train_x, train_y, test_x, test_y)
     figures = two_d_figures(fit, arch, train_x, train_y,
                             title=f"Regularization: {config.regularization}, football",
                             learning_rate=config.learning_rate)
