@@ -1,0 +1,1 @@
+"""Benchmarks of dlcourse (see benchmark.py); not part of the installed package."""
