@@ -19,15 +19,33 @@ def _png(fig):
   return buffer.getvalue()
 
 
+# Overlaid series get distinct styles: where two runs agree (a zeros initialization in
+# both modes) the curves coincide, and the dashed one must still show both are there.
+_SERIES_STYLES = ({"lw": 3, "alpha": 0.6}, {"lw": 1.5, "ls": "--"}, {"lw": 1.5, "ls": ":"})
+
+
+def spans_decades(value_arrays, factor=100.0):
+  """True when the finite positive values span more than ``factor`` (log axis wanted)."""
+  values = np.concatenate([np.ravel(v) for v in value_arrays])
+  values = values[np.isfinite(values) & (values > 0)]
+  return bool(values.size) and values.max() > factor * values.min()
+
+
 def cost_curve(costs, *, title, learning_rate=None, series=None, xlabel="iteration"):
-  """J against iteration (or ``xlabel``). ``costs``: [[x, J], ...]; ``series``: {label: costs}."""
+  """J against iteration (or ``xlabel``). ``costs``: [[x, J], ...]; ``series``: {label: costs}.
+
+  The y axis is logarithmic when the positive costs span more than a factor of 100 (a
+  saturated start such as C2W1's x10 initialization would flatten the rest otherwise).
+  """
   fig, ax = plt.subplots(figsize=(6, 4))
-  for label, values in (series or {"cost": costs}).items():
-    values = np.asarray(values, dtype=float)
-    if values.size:
-      ax.plot(values[:, 0], values[:, 1], label=label)
+  curves = {k: np.asarray(v, dtype=float) for k, v in (series or {"cost": costs}).items()}
+  curves = {k: v for k, v in curves.items() if v.size}
+  for (label, values), style in zip(curves.items(), _SERIES_STYLES * len(curves)):
+    ax.plot(values[:, 0], values[:, 1], label=label, **(style if len(curves) > 1 else {}))
+  if curves and spans_decades([v[:, 1] for v in curves.values()]):
+    ax.set_yscale("log")
   ax.set_xlabel(xlabel)
-  ax.set_ylabel("cost J")
+  ax.set_ylabel("cost J" + (" (log scale)" if ax.get_yscale() == "log" else ""))
   suffix = f" (learning rate {learning_rate:g})" if learning_rate is not None else ""
   ax.set_title(title + suffix)
   ax.grid(alpha=0.3)

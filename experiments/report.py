@@ -31,7 +31,7 @@ import numpy as np
 from absl import flags
 
 from dlcourse import data, gradcheck
-from dlcourse import plots  # noqa: F401 (selects the headless Agg backend before pyplot)
+from dlcourse import plots
 from dlcourse.errors import DLCourseError
 from dlcourse.models import dense
 from experiments import (c1w2_logistic_cats, c1w3_planar, c1w4_deep_cats, c2w1_digits,
@@ -317,48 +317,25 @@ def timings_table(outcomes):
   return "\n".join(rows)
 
 
-def both_modes_png(series, title, learning_rate=None):
-  """Cost curves of both modes on one plot. Unlike ``plots.cost_curve`` the two get
-  different line styles: where the modes agree (zeros init) the curves coincide, and the
-  dashed one must still show that both are there."""
-  import io
-  import matplotlib.pyplot as plt
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for (label, costs), style in zip(series.items(), ({"lw": 3, "alpha": 0.6},
-                                                    {"lw": 1.5, "ls": "--"})):
-    values = np.asarray(costs, dtype=float)
-    ax.plot(values[:, 0], values[:, 1], label=label, **style)
-  ax.set_xlabel("iteration")
-  ax.set_ylabel("cost J")
-  suffix = f" (learning rate {learning_rate:g})" if learning_rate is not None else ""
-  ax.set_title(title + suffix)
-  ax.grid(alpha=0.3)
-  ax.legend()
-  buffer = io.BytesIO()
-  fig.tight_layout()
-  fig.savefig(buffer, format="png", dpi=100)
-  plt.close(fig)
-  return buffer.getvalue()
-
-
 def entry_figures(entry, outcomes):
   """{filename: (caption, png)}: both modes' cost curves overlaid, and each mode's other
   figures (decision boundaries) as the app drew them."""
-  figures, series = {}, {}
+  figures, series, xlabel = {}, {}, "iteration"
   for mode in MODES:
     o = outcomes.get((entry.id, mode))
     if o is None or o.error:
       continue
     if o.record.get("costs"):
       series[MODES[mode]] = o.record["costs"]
+      xlabel = o.record.get("cost_unit", xlabel)
     for filename, png in o.figures.items():
       if filename != "cost.png":
         caption = f"{entry.title}, {MODES[mode]}: {filename.rsplit('.', 1)[0].replace('_', ' ')}"
         figures[f"{entry.id}_{mode}_{filename}"] = (caption, png)
   if series:
     config = make_config(entry, "course")
-    png = both_modes_png(series, f"{entry.title}\ncost J, both modes",
-                         config.get("learning_rate"))
+    png = plots.cost_curve(None, series=series, title=f"{entry.title}\ncost J, both modes",
+                           learning_rate=config.get("learning_rate"), xlabel=xlabel)
     figures = {f"{entry.id}_cost.png": (f"{entry.title}: cost curves, both modes", png),
                **figures}
   return figures
