@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import dataclasses
 import hashlib
+import json
 import math
 import pathlib
 import sys
@@ -26,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dlcourse import checkpoint as ckpt
-from dlcourse import initializers, train
+from dlcourse import initializers, minibatch, train
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError, DLCourseError
 from dlcourse.models import dense
@@ -165,8 +166,14 @@ def _key_list(key):
 
 
 def _fingerprint(config, arch, X, Y, static, dynamic):
-  """What must not change between a checkpoint and its resume (JSON-able)."""
+  """What must not change between a checkpoint and its resume (JSON-able).
+
+  Every config field is in it (``config.<field>``): an optimizer or batch size that
+  changed between the two would otherwise resume into a different run unnoticed.
+  """
+  fields = {f"config.{k}": v for k, v in json.loads(json.dumps(config.to_dict())).items()}
   return {
+      **fields,
       "layer_dims": list(arch.layer_dims), "activations": list(arch.activations),
       "num_iterations": static["num_iterations"], "record_every": static["record_every"],
       "method": static["method"], "dropout_layers": list(static["dropout_layers"]),
@@ -314,15 +321,21 @@ def _resume_or_start(options, index, checkpointer, fingerprint, state):
   return restored.state, restored.step
 
 
-def _fit_chunked(config, index, options, params, X, Y, static, dynamic, chunk):
-  """Chunks of ``chunk`` iterations, with checkpoints / logging / progress between."""
+def _fit_chunked(config, index, options, params, X, Y, static, dynamic, chunk, programs=None,
+                 params_of=lambda trained: trained):
+  """Chunks of ``chunk`` iterations, with checkpoints / logging / progress between.
+
+  ``programs.run(trained, start, length)`` advances the trained pytree (GD: the params;
+  mini-batches: a ``minibatch.TrainState`` with the optimizer state and key) and returns
+  it with the costs recorded in the chunk; ``params_of`` extracts the params from it.
+  """
   n, r = static["num_iterations"], static["record_every"]
   lr = float(config.learning_rate)
   checkpointer, fingerprint = _checkpointer(options, index, config, X, Y, static, dynamic)
   state, resumed_from = _resume_or_start(
       options, index, checkpointer, fingerprint,
       _initial_state(params, dynamic["key"], len(train.recorded_iterations(n, r))))
-  programs = _Programs(X, Y, config.learning_rate, static, dynamic)
+  programs = programs or _Programs(X, Y, config.learning_rate, static, dynamic)
   saved_step = resumed_from
   progress = options.log.progress(n, label=f"fit {index}: ", first_step=state["step"]) \
       if options.log is not None else None
@@ -340,24 +353,26 @@ def _fit_chunked(config, index, options, params, X, Y, static, dynamic, chunk):
             else (its, chunk_costs)
         _log_costs(options.log, index, *shown, lr)
       if options.stop_on_nonfinite:
-        _check_finite(index, lr, r, its, chunk_costs, result.params, step, step + length,
-                      saved_step, checkpointer.directory if checkpointer else None)
+        _check_finite(index, lr, r, its, chunk_costs, params_of(result.params), step,
+                      step + length, saved_step,
+                      checkpointer.directory if checkpointer else None)
       costs = state["costs"].copy()
       costs[its // r] = chunk_costs
       state = dict(state, params=result.params, step=step + length, costs=costs)
       if options.log is not None:
         options.log.log(fit=index, step=state["step"], learning_rate=lr,
-                        train_accuracy=_train_accuracy(result.params, X, Y, static["arch"]))
+                        train_accuracy=_train_accuracy(params_of(result.params), X, Y,
+                                                       static["arch"]))
         progress.update(state["step"], float(chunk_costs[-1]))
       if checkpointer is not None:
         checkpointer.save(state["step"], state, meta=fingerprint)
         saved_step = state["step"]
       if options.on_chunk is not None:
-        options.on_chunk(state["step"], state["params"])
+        options.on_chunk(state["step"], params_of(state["params"]))
   finally:
     if progress is not None:
       progress.close()
-  return (state["params"], train.recorded_iterations(n, r), state["costs"],
+  return (params_of(state["params"]), train.recorded_iterations(n, r), state["costs"],
           programs.compile_s, train_s,
           (resumed_from, checkpointer.directory if checkpointer else None))
 
@@ -395,6 +410,70 @@ def fit_gd(config, arch, params, X, Y, *, lambd=0.0, dropout_layers=(), keep_pro
   else:
     params, its, costs, compile_s, train_s, where = _fit_chunked(
         config, index, options, params, X, Y, static, dynamic, chunk)
+  resumed_from, checkpoint_dir = where or (None, None)
+  options.fits.append(FitInfo(index, arch, params, resumed_from, checkpoint_dir))
+  return FitResult(params, [[int(i), float(c)] for i, c in zip(its, costs)],
+                   compile_s, train_s)
+
+
+class _EpochPrograms:
+  """Compiled mini-batch programs by chunk length in epochs (``minibatch.train_epochs``).
+
+  The state carries its own position (``TrainState.step``), so ``start`` is implied.
+  """
+
+  def __init__(self, X, Y, permutations, static, record_every):
+    self.X, self.Y, self.permutations = X, Y, permutations
+    self.static, self.record_every = static, record_every
+    self.compiled, self.compile_s = {}, 0.0
+
+  def run(self, state, start, length):
+    del start
+    if length not in self.compiled:
+      begin = time.perf_counter()
+      self.compiled[length] = minibatch.train_epochs_jit.lower(
+          state, self.X, self.Y, self.permutations, **self.static,
+          num_epochs=length).compile()
+      self.compile_s += time.perf_counter() - begin
+    state, costs = self.compiled[length](state, self.X, self.Y, self.permutations)
+    return train.TrainResult(state, costs[::self.record_every])
+
+
+def fit_minibatch(config, arch, params, X, Y, optimizer, *, permutations=None, key=None,
+                  options=None):
+  """Mini-batch training for ``config.num_epochs`` epochs (``dlcourse.minibatch``), timed.
+
+  The same platform as ``fit_gd``, in units of epochs: one compiled program by default;
+  under ``RunOptions`` chunks of epochs with checkpoints of the whole ``TrainState``
+  (params, optimizer state, step, key), resume, logging and the NaN stop. Costs are the
+  course's epoch costs, recorded every ``config.record_every`` epochs.
+  """
+  num_epochs, record_every = int(config.num_epochs), int(config.record_every)
+  batch_size = int(config.batch_size)
+  minibatch.check_training(X, Y, batch_size, num_epochs, optimizer)
+  dense.check_data(X, Y, arch)
+  dense.check_params(params, arch)
+  if permutations is not None:
+    minibatch.check_permutations(permutations, np.shape(X)[1], num_epochs)
+    permutations = jnp.asarray(permutations, jnp.int32)
+  elif key is None:
+    raise ConfigError("mini-batch shuffling needs either permutations or a PRNG key")
+  options = options or current_options() or RunOptions()
+  dtype = float_dtype(config)
+  X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
+  state = minibatch.init_state(params, optimizer, key)
+  # static/dynamic in fit_gd's vocabulary, for the chunking and the resume fingerprint
+  static = dict(arch=arch, num_iterations=num_epochs, record_every=record_every,
+                method=config.get("method", "manual"), dropout_layers=())
+  dynamic = dict(lambd=0.0, keep_prob=1.0, key=key, fixed_masks=permutations)
+  chunk = chunk_length(options, num_epochs, record_every) or num_epochs
+  index = len(options.fits)
+  programs = _EpochPrograms(X, Y, permutations, dict(
+      arch=arch, optimizer=optimizer, batch_size=batch_size, method=static["method"]),
+      record_every)
+  params, its, costs, compile_s, train_s, where = _fit_chunked(
+      config, index, options, state, X, Y, static, dynamic, chunk, programs,
+      params_of=lambda trained: trained.params)
   resumed_from, checkpoint_dir = where or (None, None)
   options.fits.append(FitInfo(index, arch, params, resumed_from, checkpoint_dir))
   return FitResult(params, [[int(i), float(c)] for i, c in zip(its, costs)],

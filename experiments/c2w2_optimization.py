@@ -5,7 +5,6 @@ The notebook's ``model``: a [2, 5, 2, 1] ReLU/ReLU/sigmoid net, He init, mini-ba
 the learning rate decayed after every epoch (inverse time) or every ``time_interval``
 epochs (fixed interval). The whole run is one compiled program (``dlcourse.minibatch``).
 """
-import time
 
 import jax
 import jax.numpy as jnp
@@ -71,26 +70,10 @@ def check_config(config, m):
 
 
 def fit_minibatch(config, arch, params, X, Y, optimizer):
-  """All epochs as one compiled program, compiled ahead so compile and run are timed apart.
-
-  Costs are recorded at epochs 0, record_every, ... (each the epoch's course cost).
-  """
-  dense.check_params(params, arch)
+  """``experiment.fit_minibatch`` with this config's shuffles (checkpointed under the CLI)."""
   permutations, key = shuffling(config, X.shape[1])
-  dtype = experiment.float_dtype(config)
-  X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
-  state = minibatch.init_state(params, optimizer, key)
-  static = dict(arch=arch, optimizer=optimizer, batch_size=int(config.batch_size),
-                num_epochs=int(config.num_epochs), method=config.method)
-  start = time.perf_counter()
-  compiled = minibatch.train_epochs_jit.lower(state, X, Y, permutations, **static).compile()
-  compile_s = time.perf_counter() - start
-  start = time.perf_counter()
-  state, costs = compiled(state, X, Y, permutations)
-  costs = np.asarray(jax.block_until_ready(costs))
-  train_s = time.perf_counter() - start
-  recorded = [[e, float(costs[e])] for e in range(0, len(costs), int(config.record_every))]
-  return experiment.FitResult(state.params, recorded, compile_s, train_s)
+  return experiment.fit_minibatch(config, arch, params, X, Y, optimizer,
+                                  permutations=permutations, key=key)
 
 
 def title(config):

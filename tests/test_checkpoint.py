@@ -307,3 +307,67 @@ def test_sigkill_mid_run_then_resume_equals_the_uninterrupted_run(tmp_path):
   uninterrupted = fit(tiny_config())
   assert_same_bits(uninterrupted[0], resumed[0])
   assert uninterrupted[1] == resumed[1]
+
+
+# --------------------------------------------------------------------------------------
+# Mini-batch training: the whole TrainState (params, Adam moments, step, key) is saved
+
+
+def minibatch_fit(config, options=None, key=None):
+  """An Adam mini-batch run of the tiny net on 40 planar points (batches of 16)."""
+  from dlcourse import optim
+  with experiment.precision(config):
+    params, X, Y = tiny_problem(config)
+    result = experiment.fit_minibatch(config, ARCH, params, X, Y, optim.adam(0.05), key=key,
+                                      options=options)
+    return jax.tree.map(np.asarray, result.params), result.costs
+
+
+def minibatch_config():
+  return tiny_config(dtype="float64", course_compat=False, num_epochs=40, batch_size=16)
+
+
+class Crash(Exception):
+  pass
+
+
+def test_minibatch_run_resumes_after_a_crash_to_the_same_bits(tmp_path):
+  config = minibatch_config()
+  key = jax.random.key(7)
+  whole = minibatch_fit(config, key=key)
+
+  def crash_after_20(step, _params):
+    if step == 20:
+      raise Crash
+  first = experiment.RunOptions(checkpoint_dir=tmp_path, checkpoint_every=10,
+                                on_chunk=crash_after_20, warn=quiet)
+  with pytest.raises(Crash):
+    minibatch_fit(config, first, key=key)
+  saved = checkpoint.Checkpointer(tmp_path / "fit0", warn=quiet)
+  assert saved.steps() == [10, 20]
+  resumed = minibatch_fit(config, experiment.RunOptions(
+      checkpoint_dir=tmp_path, checkpoint_every=10, resume=True, warn=quiet), key=key)
+  assert_same_bits(whole[0], resumed[0])
+  assert whole[1] == resumed[1]
+  # The checkpoint holds the optimizer state: Adam's moments are not zero after 40 epochs.
+  from dlcourse import minibatch, optim
+  with experiment.precision(config):
+    params, _, _ = tiny_problem(config)
+    like = {"params": minibatch.init_state(params, optim.adam(0.05), key), "step": 0,
+            "costs": np.zeros(4), "key": key}
+    latest = saved.restore_latest(like)
+  adam_state = latest.state["params"].opt_state[0]
+  assert int(latest.state["params"].step) == 40 * 3  # 3 mini-batches per epoch
+  assert float(np.abs(adam_state.velocity["W1"]).sum()) > 0
+
+
+def test_minibatch_resume_refuses_another_optimizer_setting(tmp_path):
+  config = minibatch_config()
+  options = experiment.RunOptions(checkpoint_dir=tmp_path, checkpoint_every=10, warn=quiet)
+  minibatch_fit(config, options, key=jax.random.key(7))
+  changed = minibatch_config()
+  changed.batch_size = 8
+  with pytest.raises(checkpoint.CheckpointMismatchError, match="config.batch_size"):
+    minibatch_fit(changed, experiment.RunOptions(checkpoint_dir=tmp_path, checkpoint_every=10,
+                                                 resume=True, warn=quiet),
+                  key=jax.random.key(7))
