@@ -170,28 +170,6 @@ def _axis(value):
   return 0 if jnp.ndim(value) == 1 else None
 
 
-def _run_blocks(step, carry, num_iterations, record_every):
-  """``carry = step(carry, i)[0]`` for i < num_iterations, recording J at 0, N, 2N, ...
-
-  The same block structure as ``train.train_gd``: a scan over blocks whose first step's
-  cost is kept; XLA drops the cost from the other steps.
-  """
-  def block(carry, start):
-    carry, J = step(carry, start)
-    carry = jax.lax.fori_loop(start + 1, start + record_every,
-                              lambda i, c: step(c, i)[0], carry)
-    return carry, J
-
-  num_blocks, rest = divmod(num_iterations, record_every)
-  carry, costs = jax.lax.scan(block, carry, jnp.arange(num_blocks) * record_every)
-  if rest:
-    start = num_blocks * record_every
-    carry, J = step(carry, start)
-    carry = jax.lax.fori_loop(start + 1, num_iterations, lambda i, c: step(c, i)[0], carry)
-    costs = jnp.concatenate([costs, J[None]])
-  return carry, costs
-
-
 def train_optax(params, X, Y, learning_rate, *, arch, optimizer, num_iterations,
                 record_every=100, method="manual", lambd=0.0):
   """Full-batch training with a course optimizer (``momentum``, ``rmsprop``, ``adam``).
@@ -209,7 +187,7 @@ def train_optax(params, X, Y, learning_rate, *, arch, optimizer, num_iterations,
     updates, state = tx.update(grads, state, params)
     return (optax.apply_updates(params, updates), state), J
 
-  (params, _), costs = _run_blocks(step, (params, tx.init(params)), num_iterations,
+  (params, _), costs = train.run_blocks(step, (params, tx.init(params)), num_iterations,
                                    record_every)
   return train.TrainResult(params, costs)
 
@@ -272,7 +250,7 @@ def train_gram(params, X, Y, learning_rate, *, arch, num_iterations, record_ever
     return (shrink * s, shrink * C - learning_rate * grads["W1"], rest), J
 
   start = (jnp.ones((), X.dtype), jnp.zeros((arch.layer_dims[1], m), X.dtype), rest)
-  (s, C, rest), costs = _run_blocks(step, start, num_iterations, record_every)
+  (s, C, rest), costs = train.run_blocks(step, start, num_iterations, record_every)
   return train.TrainResult(dict(rest, W1=s * params["W1"] + C @ X.T), costs)
 
 

@@ -57,6 +57,31 @@ def gd_step(params, X, Y, learning_rate, *, arch, method="manual", lambd=0.0,
   return gd_update(params, grads, learning_rate), J
 
 
+def run_blocks(step, carry, num_iterations, record_every, start_step=0):
+  """``carry = step(carry, i)[0]`` for the iterations i in [start_step, start_step + n),
+  returning (carry, J) with J recorded at the first iteration of each ``record_every``.
+
+  A scan over blocks: each block's first step keeps its cost, the other steps run in a
+  ``fori_loop`` that drops it (XLA then removes its computation). ``step(carry, i)``
+  returns (carry, J); ``i`` is the absolute iteration (dropout masks depend on it).
+  """
+  def block(carry, start):
+    carry, J = step(carry, start)
+    carry = jax.lax.fori_loop(start + 1, start + record_every,
+                              lambda i, c: step(c, i)[0], carry)
+    return carry, J
+
+  num_blocks, rest = divmod(num_iterations, record_every)
+  carry, costs = jax.lax.scan(block, carry, start_step + jnp.arange(num_blocks) * record_every)
+  if rest:
+    start = start_step + num_blocks * record_every
+    carry, J = step(carry, start)
+    carry = jax.lax.fori_loop(start + 1, start_step + num_iterations,
+                              lambda i, c: step(c, i)[0], carry)
+    costs = jnp.concatenate([costs, J[None]])
+  return carry, costs
+
+
 def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
              method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, key=None,
              fixed_masks=None, start_step=0):
@@ -80,21 +105,7 @@ def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=
     J, grads = dense.cost_and_grads(params, X, Y, arch, lambd, dropout_for(i), method)
     return gd_update(params, grads, learning_rate), J
 
-  def block(params, start):
-    params, J = step(params, start)
-    params = jax.lax.fori_loop(start + 1, start + record_every,
-                               lambda i, p: step(p, i)[0], params)
-    return params, J
-
-  num_blocks, rest = divmod(num_iterations, record_every)
-  params, costs = jax.lax.scan(block, params,
-                               start_step + jnp.arange(num_blocks) * record_every)
-  if rest:
-    start = start_step + num_blocks * record_every
-    params, J = step(params, start)
-    params = jax.lax.fori_loop(start + 1, start_step + num_iterations,
-                               lambda i, p: step(p, i)[0], params)
-    costs = jnp.concatenate([costs, J[None]])
+  params, costs = run_blocks(step, params, num_iterations, record_every, start_step)
   return TrainResult(params, costs)
 
 
