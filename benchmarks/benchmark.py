@@ -509,19 +509,19 @@ def sweep_rows(s, cores, machine, m):
   r = s["logistic"]
   seq, it = r["sequential_s"], r["iterations"]
   rows.append(Row(f"logistic: {K} sequential jitted runs x {it} it", rate(seq, it)))
-  rows.append(Row(f"logistic sweep, vmapped trainer / sequential (no target: see notes)",
+  rows.append(Row("logistic sweep, vmapped trainer / sequential (no target: see notes)",
                   rate(r["primal_s"], it), seq / r["primal_s"]))
-  rows.append(_check(f"logistic sweep, Gram form (run_sweep's choice) / sequential",
+  rows.append(_check("logistic sweep, Gram form (run_sweep's choice) / sequential",
                      rate(r["gram_s"], it), seq / r["gram_s"], 4, False))
   r = s["moons"]
   seq, it = r["sequential_s"], r["iterations"]
   rows.append(Row(f"moons [2,5,2,1]: {K} sequential jitted runs x {it} it", rate(seq, it)))
   one_core = seq / r["primal_s"]
   if cores is None:
-    rows.append(_check(f"moons sweep, one device / sequential", rate(r["primal_s"], it),
+    rows.append(_check("moons sweep, one device / sequential", rate(r["primal_s"], it),
                        one_core, 4, False))
   else:
-    rows.append(Row(f"moons sweep, one device / sequential (no target)",
+    rows.append(Row("moons sweep, one device / sequential (no target)",
                     rate(r["primal_s"], it), one_core))
     rows.append(_check(f"moons sweep, models split over {cores['devices']} cores / "
                        f"sequential", rate(cores["split_s"], cores["iterations"]),
@@ -534,7 +534,7 @@ def sweep_rows(s, cores, machine, m):
                      achieved / one.throughput, 0.70, False))
   primal = K * r["iterations"] / r["primal_s"]
   gram = K * r["gram_iterations"] / r["gram_s"]
-  rows.append(Row(f"L-layer sweep, Gram form / vmapped trainer (no target)",
+  rows.append(Row("L-layer sweep, Gram form / vmapped trainer (no target)",
                   f"{gram:,.0f} vs {primal:,.0f} model-it/s", gram / primal))
   return rows
 

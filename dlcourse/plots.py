@@ -96,3 +96,23 @@ def gradient_check_bars(per_param_by_label, threshold, *, title):
   ax.set_title(title)
   ax.legend(loc="upper left")
   return _png(fig)
+
+
+def accuracy_vs_learning_rate(table, *, title):
+  """Train and dev accuracy of every model of a sweep against its learning rate (log
+  axis), the best model circled. ``table``: ``sweep.ranked_table`` rows, best first."""
+  lr = np.array([row["learning_rate"] for row in table])
+  train_acc = np.array([row["train_accuracy"] for row in table])
+  dev_acc = np.array([row["dev_accuracy"] for row in table])
+  fig, ax = plt.subplots(figsize=(6.5, 4.2))
+  ax.scatter(lr, 100 * train_acc, s=18, marker="x", color="tab:gray", label="train")
+  ax.scatter(lr, 100 * dev_acc, s=22, color="tab:blue", label="dev")
+  ax.scatter(lr[:1], 100 * dev_acc[:1], s=160, facecolors="none", edgecolors="tab:red",
+             linewidths=1.5, label=f"best: lr {lr[0]:.3g}, dev {100 * dev_acc[0]:.1f} %")
+  ax.set_xscale("log")
+  ax.set_xlabel("learning rate (log scale)")
+  ax.set_ylabel("accuracy (%)")
+  ax.set_title(title)
+  ax.grid(alpha=0.3, which="both")
+  ax.legend(loc="best", fontsize=8)
+  return _png(fig)

@@ -30,11 +30,10 @@ with G = X^T X computed once, which is ~n_x / m times less work and has the same
 (``dlcourse.parallel``) the models and/or the examples are split over devices.
 
 A sweep's result: a table ranked by dev accuracy (``ranked_table``), its best row, and
-a PNG of accuracy against learning rate (``accuracy_vs_learning_rate_png``).
+a PNG of accuracy against learning rate (``plots.accuracy_vs_learning_rate``).
 """
 import dataclasses
 import functools
-import io
 import itertools
 import re
 import time
@@ -518,29 +517,3 @@ def format_table(table, top=10):
                  f"{row['keep_prob']:>5.2f} {row['seed']:>4} {cost:>9} "
                  f"{100 * row['train_accuracy']:>6.2f}% {100 * row['dev_accuracy']:>6.2f}%")
   return "\n".join(lines)
-
-
-def accuracy_vs_learning_rate_png(table, *, title):
-  """PNG bytes: train and dev accuracy of every model against its learning rate (log
-  axis), the best model circled."""
-  from dlcourse import plots  # noqa: F401  (selects the headless Agg backend)
-  import matplotlib.pyplot as plt
-  lr = np.array([row["learning_rate"] for row in table])
-  train_acc = np.array([row["train_accuracy"] for row in table])
-  dev_acc = np.array([row["dev_accuracy"] for row in table])
-  fig, ax = plt.subplots(figsize=(6.5, 4.2))
-  ax.scatter(lr, 100 * train_acc, s=18, marker="x", color="tab:gray", label="train")
-  ax.scatter(lr, 100 * dev_acc, s=22, color="tab:blue", label="dev")
-  ax.scatter(lr[:1], 100 * dev_acc[:1], s=160, facecolors="none", edgecolors="tab:red",
-             linewidths=1.5, label=f"best: lr {lr[0]:.3g}, dev {100 * dev_acc[0]:.1f} %")
-  ax.set_xscale("log")
-  ax.set_xlabel("learning rate (log scale)")
-  ax.set_ylabel("accuracy (%)")
-  ax.set_title(title)
-  ax.grid(alpha=0.3, which="both")
-  ax.legend(loc="best", fontsize=8)
-  buffer = io.BytesIO()
-  fig.tight_layout()
-  fig.savefig(buffer, format="png", dpi=100)
-  plt.close(fig)
-  return buffer.getvalue()

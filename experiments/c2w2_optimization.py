@@ -8,12 +8,12 @@ epochs (fixed interval). The whole run is one compiled program (``dlcourse.minib
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from dlcourse import data, experiment, minibatch, optim, plots, schedules
+from dlcourse import data, experiment, minibatch, optim, schedules
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
 from experiments import common
+from experiments.figures import two_d_figures
 
 NAME = "c2w2_optimization"
 
@@ -96,13 +96,8 @@ def run(config, data_dir):
         config, fit, experiment.accuracy(fit.params, X, Y, arch, config), None,
         cost_unit="epoch",
         steps_per_epoch=minibatch.num_batches(X.shape[1], config.batch_size))
-    predict = lambda grid: np.asarray(
-        dense.predict(fit.params, grid.astype(experiment.float_dtype(config)), arch))
-    figures = {
-        "cost.png": plots.cost_curve(fit.costs, title=title(config), xlabel="epoch",
-                                     learning_rate=config.learning_rate),
-        "decision_boundary.png": plots.decision_boundary(predict, X, Y, title=title(config)),
-    }
+    figures = two_d_figures(fit, arch, X, Y, title=title(config),
+                            learning_rate=config.learning_rate, xlabel="epoch")
   return record, figures
 
 

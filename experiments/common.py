@@ -113,16 +113,6 @@ def config_path(name):
   return CONFIG_DIR / f"{name}.py"
 
 
-def load_config_module(name):
-  """The module of ``experiments/configs/<name>.py``, loaded from its path."""
-  import importlib.util
-  path = config_path(name)
-  spec = importlib.util.spec_from_file_location(f"experiments.configs.{name}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 # --------------------------------------------------------------------------------------
 # Parsing
 
@@ -287,21 +277,6 @@ def execute(name, run, config, *, workdir=None, data_dir=None, resume=False,
   return record
 
 
-def make_main(run, name, config_flag):
-  """An absl ``main`` for a config already parsed into ``config_flag`` (the pre-platform
-  API, kept for callers that define their own config flag); prefer ``launch``."""
-  def main(argv):
-    if len(argv) > 1:
-      raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    record = execute(name, run, config_flag.value, workdir=_WORKDIR.value,
-                     data_dir=_DATA_DIR.value, resume=_RESUME.value,
-                     checkpoint_every=_CHECKPOINT_EVERY.value, keep_checkpoints=_KEEP.value,
-                     progress=_PROGRESS.value, tensorboard=_TENSORBOARD.value,
-                     stop_on_nonfinite=_STOP_ON_NONFINITE.value)
-    print(f"{name}: {summary_line(record)} -> {record['run']['workdir']}/result.json")
-  return main
-
-
 def run_from_command_line(name, run, get_config, argv, doc=None, data_files=()):
   """Parses ``argv`` (argv[0] is the program) and runs; returns the exit status.
 
@@ -346,16 +321,14 @@ def launch(run, name, get_config=None, argv=None, doc=None, data_files=None):
   """The app's entry point: absl's logging set-up, then ``run_from_command_line``.
 
   ``python experiments/<name>.py`` passes only ``run`` and ``name``: the config and the
-  data files then come from the registry (else the config file beside the app).
+  data files then come from the registry.
   """
   if get_config is None or doc is None or data_files is None:
     entry = _registered(name)
-    if entry is not None:
-      get_config, doc = get_config or entry.config.get_config, doc or entry.config.__doc__
-      data_files = entry.files_for if data_files is None else data_files
-    else:
-      module = load_config_module(name)
-      get_config, doc = get_config or module.get_config, doc or module.__doc__
+    if entry is None:
+      raise SystemExit(f"error: {name} is not in experiments/__main__.py's EXPERIMENTS")
+    get_config, doc = get_config or entry.config.get_config, doc or entry.config.__doc__
+    data_files = entry.files_for if data_files is None else data_files
   argv = list(sys.argv if argv is None else argv)
 
   def parse(_):

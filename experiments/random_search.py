@@ -92,7 +92,7 @@ def run(config, data_dir):
   }
   title = f"{config.problem}: {result.hypers.num_models}-point random search"
   figures = {
-      "accuracy_vs_lr.png": sweep.accuracy_vs_learning_rate_png(result.table, title=title),
+      "accuracy_vs_lr.png": plots.accuracy_vs_learning_rate(result.table, title=title),
       "best_cost.png": plots.cost_curve(best_costs, title=f"{config.problem}, best model",
                                         learning_rate=best["learning_rate"]),
   }

@@ -6,7 +6,6 @@ without the course data; tests on the real files use the `data_dir` fixture.
 import contextlib
 import pathlib
 import re
-import shutil
 
 import h5py
 import numpy as np

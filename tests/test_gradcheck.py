@@ -1,5 +1,4 @@
 """Gradient checking: agrees on correct gradients, flags and names planted bugs."""
-import functools
 
 import jax
 import jax.numpy as jnp

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dlcourse import data, initializers, sweep, train
+from dlcourse import data, initializers, plots, sweep, train
 from dlcourse.errors import ConfigError, ShapeError
 from dlcourse.models import dense
 
@@ -248,7 +248,7 @@ def test_run_sweep_ranks_models_on_the_dev_set():
   for acc, m in ((result.train_accuracy, 300), (result.dev_accuracy, 300)):
     np.testing.assert_array_equal(acc * m, np.round(acc * m))  # exact fractions
   assert result.costs.shape == (3, 5) and result.compile_s > 0 and result.train_s > 0
-  png = sweep.accuracy_vs_learning_rate_png(result.table, title="moons")
+  png = plots.accuracy_vs_learning_rate(result.table, title="moons")
   assert png.startswith(PNG_SIGNATURE)
   assert "rank" in sweep.format_table(result.table)
 

@@ -8,7 +8,6 @@ course shapes, must equal the hand-derived backward.
 from typing import Sequence
 
 import flax.linen as nn
-import jax.numpy as jnp
 
 from dlcourse.activations import ACTIVATIONS
 from dlcourse.losses import LOSSES
