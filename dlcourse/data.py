@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dlcourse import validation
 from dlcourse.errors import ConfigError, DataError, ShapeError
 
 DATA_DIR_ENV = "DLCOURSE_DATA_DIR"
@@ -68,12 +69,23 @@ def _data_file(data_dir, filename):
   return path
 
 
+def _unreadable(path, error):
+  """DataError for a data file the OS refuses to read (permissions, I/O error, ...)."""
+  return DataError(f"cannot read data file {path}: {error.strerror or error}")
+
+
 def file_sha256(path):
-  """Hex SHA-256 digest of a file's bytes, read in 1 MiB chunks."""
+  """Hex SHA-256 digest of a file's bytes, read in 1 MiB chunks.
+
+  Raises DataError naming the file if it cannot be read.
+  """
   digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-      digest.update(chunk)
+  try:
+    with open(path, "rb") as f:
+      for chunk in iter(lambda: f.read(1 << 20), b""):
+        digest.update(chunk)
+  except OSError as e:
+    raise _unreadable(path, e) from e
   return digest.hexdigest()
 
 
@@ -113,8 +125,11 @@ class CatDataset(NamedTuple):
 def _open_h5(path):
   """Open an HDF5 file read-only, turning h5py's OSError into a DataError."""
   import h5py  # deferred: only the cat loader needs it
-  with open(path, "rb") as f:
-    head = f.read(len(_HDF5_SIGNATURE))
+  try:
+    with open(path, "rb") as f:
+      head = f.read(len(_HDF5_SIGNATURE))
+  except OSError as e:  # permissions, a failing disk: the CLI maps DataError to exit 2
+    raise _unreadable(path, e) from e
   if head != _HDF5_SIGNATURE:
     raise DataError(f"{path} is not an HDF5 file (its first bytes are {head!r}, "
                     f"expected the HDF5 signature {_HDF5_SIGNATURE!r})")
@@ -155,6 +170,8 @@ def _check_cat_arrays(path, split, x, y, classes):
   if x.dtype != np.uint8:
     raise DataError(f"{path}: {xk} has dtype {x.dtype}, expected uint8 pixels")
   m = x.shape[0]
+  if m == 0:  # would only fail later, as a bare reshape ValueError in flatten_images
+    raise DataError(f"{path}: {xk} is empty (shape {x.shape}), expected m >= 1 images")
   if y.shape != (m,):
     raise DataError(f"{path}: {yk} has shape {y.shape}, expected ({m},) to match "
                     f"{xk} {x.shape}")
@@ -248,18 +265,29 @@ def load_football(data_dir=None, verify_checksums=False):
                     f"found {found}")
   out = []
   for xk, yk in (("X", "y"), ("Xval", "yval")):
-    x, y = np.asarray(data[xk]), np.asarray(data[yk])
-    if x.ndim != 2 or x.shape[1] != 2:
-      raise DataError(f"{path}: {xk} has shape {x.shape}, expected (m, 2)")
-    if y.shape != (x.shape[0], 1):
-      raise DataError(f"{path}: {yk} has shape {y.shape}, expected ({x.shape[0]}, 1) "
-                      f"to match {xk} {x.shape}")
-    bad = np.setdiff1d(np.unique(y), [0, 1])
-    if bad.size:
-      raise DataError(f"{path}: {yk} must hold labels in {{0, 1}}; offending values: "
-                      f"{bad.tolist()}")
-    out += [x.T.astype(np.float64), y.T.astype(LABEL_DTYPE)]
+    out += _check_football_split(path, xk, yk, np.asarray(data[xk]), np.asarray(data[yk]))
   return tuple(out)
+
+
+def _check_football_split(path, xk, yk, x, y):
+  """Validate one split of football.mat: x (m, 2) finite reals with m >= 1 and y (m, 1)
+  labels in {0, 1}. Returns [x.T float64 (2, m), y.T int64 (1, m)]."""
+  if x.ndim != 2 or x.shape[1] != 2:
+    raise DataError(f"{path}: {xk} has shape {x.shape}, expected (m, 2)")
+  if x.dtype.kind not in "biuf":  # strings, MATLAB cells (object), complex numbers
+    raise DataError(f"{path}: {xk} has dtype {x.dtype}, expected real numbers")
+  # The one finiteness/emptiness check, on the course-notation (2, m) view.
+  validation.check_features(x.T, name=f"{path}: {xk}")
+  if y.shape != (x.shape[0], 1):
+    raise DataError(f"{path}: {yk} has shape {y.shape}, expected ({x.shape[0]}, 1) "
+                    f"to match {xk} {x.shape}")
+  if y.dtype.kind not in "biuf":
+    raise DataError(f"{path}: {yk} has dtype {y.dtype}, expected labels in {{0, 1}}")
+  bad = np.setdiff1d(np.unique(y), [0, 1])  # NaN is not in {0, 1} either
+  if bad.size:
+    raise DataError(f"{path}: {yk} must hold labels in {{0, 1}}; offending values: "
+                    f"{bad.tolist()}")
+  return [x.T.astype(np.float64), y.T.astype(LABEL_DTYPE)]
 
 
 # --------------------------------------------------------------------------------------
@@ -280,7 +308,7 @@ def planar_flower(m=400, a=4, seed=1):
     # An odd m would leave a row of zeros labelled 0, as the course's code does.
     raise ConfigError(f"planar_flower needs an even m >= 2 (m // 2 points per class), "
                       f"got m={m!r}")
-  rng = np.random.RandomState(seed)
+  rng = np.random.RandomState(validation.seed(seed, course_compat=True))
   n = m // 2
   X = np.zeros((m, 2))
   Y = np.zeros((m, 1), dtype=LABEL_DTYPE)
@@ -316,8 +344,8 @@ def moons(seed=3):
   """The optimization notebook's moons: make_moons(300, noise=.2) after
   np.random.seed(3) -> X (2, 300) float64, Y (1, 300) int64."""
   from sklearn.datasets import make_moons
-  return _sklearn_xy(*make_moons(n_samples=300, noise=.2,
-                                 random_state=np.random.RandomState(seed)))
+  rng = np.random.RandomState(validation.seed(seed, course_compat=True))
+  return _sklearn_xy(*make_moons(n_samples=300, noise=.2, random_state=rng))
 
 
 def digits():
@@ -343,9 +371,7 @@ def one_hot(labels, num_classes):
   labels = np.asarray(labels)
   if labels.ndim != 2 or labels.shape[0] != 1:
     raise ShapeError(f"one_hot expects labels of shape (1, m), got shape {labels.shape}")
-  if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-      or num_classes < 1:
-    raise ConfigError(f"num_classes must be a positive integer, got {num_classes!r}")
+  num_classes = validation.positive_int("num_classes", num_classes)
   values = np.unique(labels)
   bad = values[(values != np.floor(values)) | (values < 0) | (values >= num_classes)]
   if bad.size:
@@ -376,7 +402,7 @@ def train_test_split_columns(X, Y, test_fraction=0.2, seed=0):
   if not 0 < n_test < m:
     raise ConfigError(f"test_fraction={test_fraction} of m={m} examples leaves an "
                       f"empty split ({n_test} test examples)")
-  perm = np.random.RandomState(seed).permutation(m)
+  perm = np.random.RandomState(validation.seed(seed, course_compat=True)).permutation(m)
   test, train = perm[:n_test], perm[n_test:]
   return X[:, train], Y[:, train], X[:, test], Y[:, test]
 
@@ -404,7 +430,7 @@ def split_train_dev_test(X, Y, fractions=(0.6, 0.2, 0.2), seed=0):
   for name, f, n in zip(("train", "dev", "test"), fractions, sizes):
     if f > 0 and n == 0:
       raise ConfigError(f"{name} fraction {f} of m={m} examples gives an empty {name} set")
-  perm = np.random.RandomState(seed).permutation(m)
+  perm = np.random.RandomState(validation.seed(seed, course_compat=True)).permutation(m)
   return tuple((X[:, perm[a:b]], Y[:, perm[a:b]]) for a, b in zip(cuts[:-1], cuts[1:]))
 
 

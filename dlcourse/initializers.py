@@ -21,16 +21,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dlcourse import validation
 from dlcourse.errors import ConfigError
 
 SCHEMES = ("zeros", "normal", "xavier", "glorot", "he")
 
 
 def _check(layer_dims, scheme):
+  """The scheme is known and layer_dims are >= 2 positive integers; returns them as ints."""
   if scheme not in SCHEMES:
     raise ConfigError(f"unknown initialization {scheme!r}; expected one of {SCHEMES}")
-  if len(layer_dims) < 2 or any(int(n) < 1 for n in layer_dims):
-    raise ConfigError(f"layer_dims must hold >= 2 positive sizes, got {tuple(layer_dims)}")
+  return validation.layer_sizes(layer_dims)
 
 
 def _scaled(draw, scheme, n_l, n_prev, scale):
@@ -48,7 +49,7 @@ def _scaled(draw, scheme, n_l, n_prev, scale):
 
 def initialize(key, layer_dims, scheme="he", *, scale=0.01, dtype=jnp.float32):
   """Params {"W1", "b1", ..., "WL", "bL"} drawn with JAX keys (one per layer)."""
-  _check(layer_dims, scheme)
+  layer_dims = _check(layer_dims, scheme)
   params = {}
   keys = jax.random.split(key, len(layer_dims) - 1)
   for l in range(1, len(layer_dims)):
@@ -69,7 +70,8 @@ def course_initialize(seed, layer_dims, scheme="he", *, scale=0.01, dtype=np.flo
   Uses a private ``np.random.RandomState(seed)``, whose stream is the one the legacy
   global ``np.random.seed`` produces, so no global state is touched.
   """
-  _check(layer_dims, scheme)
+  layer_dims = _check(layer_dims, scheme)
+  seed = validation.seed(seed, course_compat=True)
   if np.dtype(dtype) == np.float64 and not jax.config.jax_enable_x64:
     # JAX would silently truncate to float32 and the course's digits would be lost.
     raise ConfigError("course_initialize in float64 needs jax_enable_x64 "

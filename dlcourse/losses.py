@@ -18,14 +18,20 @@ from jax.scipy.special import logsumexp
 
 
 def binary_cross_entropy(ZL, Y):
-  """BCE from logits: 1/m sum [max(Z,0) - Z Y + log(1 + exp(-|Z|))].
+  """BCE from logits: 1/m sum [log(1 + exp(Z)) - Z Y].
 
   Algebraically equal to the course's -1/m sum [Y log sigma(Z) + (1-Y) log(1-sigma(Z))]
   but never evaluates log(sigma(Z)), which is -inf in float32 once sigma(Z) rounds to 0
-  (Z < -104) or 1 - sigma(Z) rounds to 0 (Z > 17). Shapes: ZL, Y (1, m).
+  (Z < -104) or 1 - sigma(Z) rounds to 0 (Z > 17). log(1 + exp(Z)) is
+  ``logaddexp(Z, 0)``, evaluated as max(Z, 0) + log(1 + exp(-|Z|)); it is used rather
+  than that expression itself because its derivative is exact everywhere: jax.grad of
+  max(Z, 0) + log1p(exp(-|Z|)) takes the one-sided slopes 1/2 and -1/2 at Z = 0 and
+  returns -Y there instead of sigma(0) - Y = 1/2 - Y, and Z^[L] = b^[L] = 0 exactly
+  happens (an example whose last hidden layer is all dead ReLUs, with b initialized to
+  0). Shapes: ZL, Y (1, m).
   """
   m = ZL.shape[-1]
-  per_example = jnp.maximum(ZL, 0) - ZL * Y + jnp.log1p(jnp.exp(-jnp.abs(ZL)))
+  per_example = jnp.logaddexp(ZL, 0) - ZL * Y
   return jnp.sum(per_example) / m
 
 

@@ -26,10 +26,10 @@ Shuffling:
   ``course_permutations`` precomputes those rows with private ``RandomState``s and they
   are fed in as a (num_epochs, m) array.
 
-Compilation: ``train_epochs`` is a ``lax.scan`` over epochs whose body is an inner
-``lax.scan`` over the full mini-batches plus one step on the partial batch, so the
-partial batch costs exactly one extra trace of ``minibatch_step`` and nothing is
-recompiled per epoch. It runs epochs [first_epoch, first_epoch + num_epochs) from a
+Compilation: ``train_epochs`` is ``dlcourse.loop.run`` with ``loop.Epochs``: a
+``lax.scan`` over epochs whose body is an inner ``lax.scan`` over the full mini-batches
+plus one step on the partial batch, so the partial batch costs exactly one extra trace
+of the step and nothing is recompiled per epoch. It runs epochs [first_epoch, first_epoch + num_epochs) from a
 ``TrainState``, with ``first_epoch = state.step // steps_per_epoch``; running the
 epochs in chunks gives bit-for-bit the same result as one uninterrupted run, which is
 what a checkpointing loop needs.
@@ -38,16 +38,16 @@ The optimizer is any ``optax.GradientTransformation`` (``dlcourse.optim`` or opt
 learning-rate schedules count optimizer steps, i.e. mini-batches, so build them with
 ``steps_per_epoch = num_batches(m, batch_size)`` (see ``dlcourse.schedules``).
 """
-import functools
-import operator
-from typing import Any, NamedTuple, Optional
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from dlcourse import loop, validation
 from dlcourse.errors import ConfigError, ShapeError
+from dlcourse.loop import Batches, TrainState, epoch_permutation, num_batches, partition
 from dlcourse.models import dense
 
 __all__ = [
@@ -61,7 +61,6 @@ __all__ = [
     "batch_list",
     "init_state",
     "minibatch_step",
-    "train_epoch",
     "train_epochs",
     "train_epochs_jit",
     "check_batch_size",
@@ -76,43 +75,9 @@ __all__ = [
 COURSE_SHUFFLE_SEED = 10
 
 
-class TrainState(NamedTuple):
-  """Everything a run needs to continue, as a pytree (checkpointable).
-
-  params: {"W1", "b1", ...}.
-  opt_state: the optimizer's state (its own step counters included).
-  step: int32 scalar, optimizer steps taken so far; at an epoch boundary it is
-    ``epoch * steps_per_epoch``, which is how the next chunk knows its first epoch.
-  key: the base PRNG key of JAX-keyed shuffling (epoch e uses ``fold_in(key, e)``),
-    or None when the permutations are given (course-compatible mode).
-  """
-  params: dict
-  opt_state: Any
-  step: jax.Array
-  key: Optional[jax.Array]
-
-
-class Batches(NamedTuple):
-  """One epoch's mini-batches, stacked so that a ``lax.scan`` can walk them.
-
-  X, Y: the full batches, (num_full, n_x, batch_size) and (num_full, n_y, batch_size).
-  rest_X, rest_Y: the partial last batch, (n_x, m mod batch_size) and
-    (n_y, m mod batch_size), or None when batch_size divides m.
-  """
-  X: jax.Array
-  Y: jax.Array
-  rest_X: Optional[jax.Array]
-  rest_Y: Optional[jax.Array]
-
-
 # ----------------------------------------------------------------------------
-# Partitioning
+# Partitioning (num_batches, partition and epoch_permutation live in dlcourse.loop)
 # ----------------------------------------------------------------------------
-
-
-def num_batches(m: int, batch_size: int) -> int:
-  """Mini-batches per epoch, ceil(m / batch_size): the schedules' steps_per_epoch."""
-  return -(-int(m) // int(batch_size))
 
 
 def batch_sizes(m: int, batch_size: int) -> tuple:
@@ -134,39 +99,6 @@ def course_permutations(m: int, num_epochs: int, first_epoch: int = 0,
   return np.asarray(rows, dtype=np.int32).reshape(len(rows), int(m))
 
 
-def epoch_permutation(key: jax.Array, epoch: Any, m: int) -> jax.Array:
-  """JAX-keyed shuffle of epoch ``epoch``: ``permutation(fold_in(key, epoch), m)``.
-
-  Folding the epoch number into one base key (rather than splitting a carried key)
-  makes each epoch's permutation a function of (key, epoch) only, so a run resumed at
-  any epoch shuffles exactly as an uninterrupted one.
-  """
-  return jax.random.permutation(jax.random.fold_in(key, epoch), m)
-
-
-def partition(X: jax.Array, Y: jax.Array, permutation: jax.Array, batch_size: int) -> Batches:
-  """Shuffles the columns by ``permutation`` and cuts consecutive mini-batches.
-
-  The course's ``random_mini_batches`` given its permutation: shuffled_X =
-  X[:, permutation], batch t = shuffled_X[:, t B : (t + 1) B], the last one partial.
-  Shapes come from static sizes only, so this works under ``jax.jit``.
-  """
-  n_x, m = X.shape
-  full = m // batch_size
-  X_shuffled = jnp.take(X, permutation, axis=1)
-  Y_shuffled = jnp.take(Y, permutation, axis=1)
-
-  def stacked(A):
-    # Column t*B + c of A goes to [t, :, c]: batch t is a contiguous slice, as in the course.
-    return A[:, :full * batch_size].reshape(A.shape[0], full, batch_size).transpose(1, 0, 2)
-
-  if m % batch_size:
-    rest_X, rest_Y = X_shuffled[:, full * batch_size:], Y_shuffled[:, full * batch_size:]
-  else:
-    rest_X = rest_Y = None
-  return Batches(stacked(X_shuffled), stacked(Y_shuffled), rest_X, rest_Y)
-
-
 def batch_list(batches: Batches) -> list:
   """The mini-batches as the course's list [(X^{1}, Y^{1}), ...] (for inspection)."""
   pairs = [(batches.X[t], batches.Y[t]) for t in range(batches.X.shape[0])]
@@ -176,58 +108,41 @@ def batch_list(batches: Batches) -> list:
 
 
 # ----------------------------------------------------------------------------
-# Training
+# Training: uses of dlcourse.loop
 # ----------------------------------------------------------------------------
 
 
 def init_state(params: dict, optimizer: optax.GradientTransformation,
                key: Optional[jax.Array] = None) -> TrainState:
-  """The state before epoch 0: fresh optimizer state, step 0."""
-  return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), key)
+  """The state before epoch 0: fresh optimizer state, step 0; ``key`` shuffles."""
+  return loop.init_state(params, optimizer, key)
 
 
 def minibatch_step(params, opt_state, X_batch, Y_batch, *, arch, optimizer, method="manual"):
-  """One optimizer step on one mini-batch (n_x, m_t), (n_y, m_t).
+  """One optimizer step on one mini-batch (n_x, m_t), (n_y, m_t), as the loop takes it.
 
   J^{t} and the gradients are averaged over the batch's own m_t columns
   (``dense.cost_and_grads``). Returns (params, opt_state, m_t J^{t}): the summed
   per-example loss, the course's ``compute_cost`` term of the epoch's cost_total.
   """
-  J, grads = dense.cost_and_grads(params, X_batch, Y_batch, arch, method=method)
-  updates, opt_state = optimizer.update(grads, opt_state, params)
-  return optax.apply_updates(params, updates), opt_state, J * X_batch.shape[1]
+  J, grads, _ = loop.dense_grad_fn(arch, method=method)(params, None, X_batch, Y_batch, None)
+  params, opt_state = loop.optimizer_step(params, opt_state, grads, optimizer)
+  return params, opt_state, J * X_batch.shape[1]
 
 
-def train_epoch(params, opt_state, X, Y, permutation, *, arch, optimizer, batch_size,
-                method="manual"):
-  """One epoch: the full batches in a ``lax.scan``, then the partial batch (if any).
-
-  Returns (params, opt_state, cost) with cost = (1/m) sum_t m_t J^{t}, summed in batch
-  order as the notebook's ``cost_total += compute_cost(...)``.
-  """
-  step = functools.partial(minibatch_step, arch=arch, optimizer=optimizer, method=method)
-  batches = partition(X, Y, permutation, batch_size)
-
-  def body(carry, batch):
-    params, opt_state, total = carry
-    params, opt_state, loss_sum = step(params, opt_state, *batch)
-    return (params, opt_state, total + loss_sum), None
-
-  total = jnp.zeros((), X.dtype)
-  (params, opt_state, total), _ = jax.lax.scan(
-      body, (params, opt_state, total), (batches.X, batches.Y))
-  if batches.rest_X is not None:
-    # Its own shapes, so its own (single) trace: no padding or masking needed.
-    params, opt_state, loss_sum = step(params, opt_state, batches.rest_X, batches.rest_Y)
-    total = total + loss_sum
-  return params, opt_state, total / X.shape[1]
+def epochs_batching(state: TrainState, permutations, batch_size: int) -> loop.Epochs:
+  """The loop's ``Epochs``: the permutation table, or else the state's key, shuffles."""
+  if permutations is None:
+    return loop.Epochs(batch_size, key=state.key)
+  return loop.Epochs(batch_size, permutations=permutations)
 
 
 def train_epochs(state: TrainState, X, Y, permutations=None, *, arch, optimizer, batch_size,
                  num_epochs, method="manual"):
   """Runs epochs [e0, e0 + num_epochs), e0 = state.step // steps_per_epoch, in one scan.
 
-  Pure and jittable (see ``train_epochs_jit``; ``run_epochs`` checks inputs first).
+  ``loop.run`` with ``loop.Epochs``. Pure and jittable (see ``train_epochs_jit``;
+  ``run_epochs`` checks inputs first).
 
   Args:
     state: where to start; ``TrainState.key`` shuffles when ``permutations`` is None.
@@ -242,58 +157,31 @@ def train_epochs(state: TrainState, X, Y, permutations=None, *, arch, optimizer,
   Returns:
     (state after the epochs, costs (num_epochs,) with the course's epoch cost).
   """
-  m = X.shape[1]
-  steps_per_epoch = num_batches(m, batch_size)
-  first_epoch = state.step // steps_per_epoch
-  epochs = first_epoch + jnp.arange(num_epochs, dtype=state.step.dtype)
-  run_epoch = functools.partial(train_epoch, arch=arch, optimizer=optimizer,
-                                batch_size=batch_size, method=method)
-
-  def body(carry, epoch):
-    params, opt_state = carry
-    if permutations is None:
-      permutation = epoch_permutation(state.key, epoch, m)
-    else:
-      permutation = permutations[epoch]
-    params, opt_state, cost = run_epoch(params, opt_state, X, Y, permutation)
-    return (params, opt_state), cost
-
-  (params, opt_state), costs = jax.lax.scan(body, (state.params, state.opt_state), epochs)
-  step = state.step + num_epochs * steps_per_epoch
-  return TrainState(params, opt_state, step, state.key), costs
+  return loop.run(state, X, Y, grad_fn=loop.dense_grad_fn(arch, method=method),
+                  optimizer=optimizer, num_iterations=num_epochs, record_every=1,
+                  batching=epochs_batching(state, permutations, batch_size))
 
 
-train_epochs_jit = jax.jit(
+train_epochs_jit = loop.Program(
     train_epochs, static_argnames=("arch", "optimizer", "batch_size", "num_epochs", "method"))
 
 
 # ----------------------------------------------------------------------------
-# Checked entry points
+# Checked entry points (the checks themselves live in dlcourse.validation)
 # ----------------------------------------------------------------------------
-
-
-def _positive_int(name: str, value: Any) -> int:
-  """``value`` as an int, or ConfigError unless it is an integer >= 1 (bools refused)."""
-  try:
-    is_integer = not isinstance(value, bool) and operator.index(value) == value
-  except TypeError:
-    is_integer = False
-  if not is_integer or value < 1:
-    raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-  return int(value)
 
 
 def check_batch_size(batch_size, m) -> int:
   """ConfigError unless 1 <= batch_size <= m (an integer); returns it as an int."""
-  batch_size = _positive_int("batch_size", batch_size)
+  batch_size = validation.positive_int("batch_size", batch_size)
   if batch_size > m:
     raise ConfigError(f"batch_size {batch_size} is larger than the m = {m} examples")
   return batch_size
 
 
 def check_num_epochs(num_epochs) -> int:
-  """ConfigError unless num_epochs is an integer >= 1; returns it as an int."""
-  return _positive_int("num_epochs", num_epochs)
+  """ConfigError unless num_epochs is an integer in [1, 2**31 - 1]; returns it as an int."""
+  return validation.num_steps("num_epochs", num_epochs)
 
 
 def check_training(X, Y, batch_size, num_epochs, optimizer=None) -> None:
@@ -348,6 +236,7 @@ def train(params, X, Y, *, arch, optimizer, batch_size, num_epochs, key=None,
           permutations=None, method="manual"):
   """A whole run from ``params``: (final TrainState, epoch costs (num_epochs,))."""
   check_training(X, Y, batch_size, num_epochs, optimizer)
+  dense.check_params(params, arch)
   state = init_state(params, optimizer, key)
   return run_epochs(state, X, Y, permutations, arch=arch, optimizer=optimizer,
                     batch_size=batch_size, num_epochs=num_epochs, method=method)

@@ -47,21 +47,20 @@ __all__ = [
 # ----------------------------------------------------------------------------
 
 
+def _is_traced(value: Any) -> bool:
+  """A tracer's value is unknowable when the optimizer is built (a vmapped sweep)."""
+  return isinstance(value, jax.core.Tracer)
+
+
 def _scalar_value(name: str, value: Any) -> float | None:
   """``value`` as a Python float, or None when it is a tracer (unknowable now)."""
-  if isinstance(value, jax.core.Tracer):
-    return None
-  return validation.real_scalar(name, value)
+  return None if _is_traced(value) else validation.real_scalar(name, value)
 
 
 def _check_learning_rate(learning_rate: Any) -> None:
-  """A float learning rate must be > 0; a schedule is only known step by step."""
-  if callable(learning_rate):
-    return
-  value = _scalar_value("learning_rate", learning_rate)
-  # `not value > 0` also rejects NaN.
-  if value is not None and not value > 0:
-    raise ConfigError(f"learning_rate must be > 0, got {learning_rate!r}")
+  """A float learning rate must be finite and > 0; a schedule is only known step by step."""
+  if not callable(learning_rate) and not _is_traced(learning_rate):
+    validation.learning_rate(learning_rate)
 
 
 def _check_beta(name: str, beta: Any) -> None:
@@ -72,15 +71,9 @@ def _check_beta(name: str, beta: Any) -> None:
 
 
 def _check_epsilon(epsilon: Any) -> None:
-  """epsilon guards a division, so it must be > 0."""
-  value = _scalar_value("epsilon", epsilon)
-  if value is not None and not value > 0:
-    raise ConfigError(f"epsilon must be > 0, got {epsilon!r}")
-
-
-def _check_flag(name: str, flag: Any) -> None:
-  if not isinstance(flag, bool):
-    raise ConfigError(f"{name} must be a bool, got {flag!r}")
+  """epsilon guards a division, so it must be finite and > 0."""
+  if not _is_traced(epsilon):
+    validation.positive_real("epsilon", epsilon)
 
 
 # ----------------------------------------------------------------------------
@@ -173,7 +166,7 @@ def exponentially_weighted_average(
     and dtype of the incoming leaf.
   """
   _check_beta("beta", beta)
-  _check_flag("bias_correction", bias_correction)
+  validation.flag("bias_correction", bias_correction)
 
   def init_fn(params):
     return EwaState(count=jnp.zeros([], jnp.int32), average=_zeros_like_tree(params))

@@ -9,9 +9,10 @@ the parameters are replicated. With D devices and m = D * m_d columns,
     db^[l] = (1/m) sum_d sum_columns dZ^[l](d)           (likewise; J too)
 
 Nothing here re-implements a step: ``train_gd`` below jits ``dlcourse.train.train_gd``
-itself with sharded inputs and replicated outputs, and XLA's SPMD partitioner inserts
-the all-reduces where a sum runs over the sharded m axis. The result equals the
-one-device run up to the order of the floating-point sums.
+(a use of the one training loop, ``dlcourse.loop``) itself with sharded inputs and
+replicated outputs, and XLA's SPMD partitioner inserts the all-reduces where a sum runs
+over the sharded m axis. The result equals the one-device run up to the order of the
+floating-point sums.
 
 Several processes (hosts): call ``initialize_distributed`` first (before any other
 JAX call); ``data_mesh()`` then spans every process's devices, and each process

@@ -116,3 +116,188 @@ def accuracy_vs_learning_rate(table, *, title):
   ax.grid(alpha=0.3, which="both")
   ax.legend(loc="best", fontsize=8)
   return _png(fig)
+
+
+# --- the first lessons (intro_*, c1w1_relu_neuron, c1w2_vectorization) ----------------
+
+def circle_fit(r, area, theta, *, title, extra=None, intercept=0.0):
+  """The circles (radius, area) and the learned area = theta r^2 (+ intercept), beside
+  pi r^2; linear axes on the left, log-log on the right (the small circles vanish on
+  linear axes). ``extra``: optional (r, area) of a generated set, drawn fainter."""
+  r, area = np.ravel(r), np.ravel(area)
+  r_all = r if extra is None else np.concatenate([r, np.ravel(extra[0])])
+  grid = np.linspace(max(r_all.min() * 0.8, 1e-3), r_all.max() * 1.05, 200)
+  fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+  for ax, log in zip(axes, (False, True)):
+    if extra is not None:
+      ax.scatter(np.ravel(extra[0]), np.ravel(extra[1]), s=10, color="tab:gray", alpha=0.5,
+                 label="generated circles (noisy)")
+    ax.scatter(r, area, s=40, color="tab:blue", zorder=3, label="lesson's table")
+    ax.plot(grid, np.pi * grid**2, "k:", lw=1.5, label=r"$\pi r^2$")
+    learned = (rf"learned $\theta r^2$, $\theta$ = {theta:.4f}" if intercept == 0 else
+               rf"learned $\theta r^2 + b$, $\theta$ = {theta:.4f}, b = {intercept:.3g}")
+    ax.plot(grid, theta * grid**2 + intercept, color="tab:red", lw=1.5, alpha=0.8,
+            label=learned)
+    if log:
+      ax.set_xscale("log")
+      ax.set_yscale("log")
+    ax.set_xlabel("radius r" + (" (log scale)" if log else ""))
+    ax.set_ylabel("area" + (" (log scale)" if log else ""))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left")
+  axes[0].set_title("linear axes")
+  axes[1].set_title("log-log axes")
+  fig.suptitle(title)
+  return _png(fig)
+
+
+def descent_paths(panels, *, title, xlabel="parameter", ylabel="cost J"):
+  """One panel per learning rate: the loss curve and the path of GD steps on it.
+
+  ``panels``: list of dicts with ``curve`` ((w grid, J grid)), ``path`` ((w_k, J_k) of
+  the steps), ``title`` (the panel's) and optionally ``note`` (a line under it).
+  """
+  fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), squeeze=False)
+  for ax, panel in zip(axes[0], panels):
+    w_curve, j_curve = (np.asarray(a, float) for a in panel["curve"])
+    w_path, j_path = (np.asarray(a, float) for a in panel["path"])
+    ax.plot(w_curve, j_curve, color="tab:gray", lw=1.5, label="J")
+    ax.plot(w_path, j_path, "-", color="tab:red", lw=0.8, alpha=0.7)
+    ax.scatter(w_path, j_path, c=np.arange(len(w_path)), cmap="viridis", s=22, zorder=3,
+               label="steps (dark = early)")
+    ax.scatter(w_path[:1], j_path[:1], marker="s", s=50, facecolors="none",
+               edgecolors="k", zorder=4, label="start")
+    ax.set_title(panel["title"] + ("\n" + panel["note"] if panel.get("note") else ""),
+                 fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center")
+  fig.suptitle(title)
+  return _png(fig)
+
+
+def step_lengths(series, *, title):
+  """|p_{k+1} - p_k| against k for each run (log y): straight lines whose slope is
+  log |1 - alpha c| on a quadratic. ``series``: {label: step lengths}."""
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for label, steps in series.items():
+    steps = np.asarray(steps, float)
+    keep = steps > 0
+    ax.plot(np.arange(len(steps))[keep], steps[keep], marker="o", ms=3, label=label)
+  ax.set_yscale("log")
+  ax.set_xlabel("step k")
+  ax.set_ylabel("step length |p(k+1) - p(k)| (log scale)")
+  ax.set_title(title)
+  ax.grid(alpha=0.3, which="both")
+  ax.legend(fontsize=8)
+  return _png(fig)
+
+
+def image_grid(images, captions, *, title, ncols=13, cmap="gray"):
+  """Small images (each (h, w), values in [0, 1]) in a grid, a caption above each.
+
+  Drawn as one mosaic in one axes (a subplot per image makes the layout take seconds).
+  """
+  images = [np.asarray(im, dtype=float) for im in images]
+  n, (h, w) = len(images), images[0].shape
+  nrows = max(1, -(-n // ncols))
+  gap, top = max(2, w // 6), max(6, h // 5)   # pixels between tiles and above each
+  cell_h, cell_w = h + top, w + gap
+  mosaic = np.full((nrows * cell_h, ncols * cell_w - gap), np.nan)  # NaN: background
+  for k, im in enumerate(images):
+    r, c = divmod(k, ncols)
+    mosaic[r * cell_h + top:(r + 1) * cell_h, c * cell_w:c * cell_w + w] = im
+  width = min(0.055 * mosaic.shape[1] + 0.4, 20.0)
+  fig, ax = plt.subplots(figsize=(width, width * mosaic.shape[0] / mosaic.shape[1] + 0.9))
+  colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
+  ax.imshow(mosaic, cmap=colours, vmin=0, vmax=1, interpolation="nearest")
+  for k, caption in enumerate(captions[:n]):
+    r, c = divmod(k, ncols)
+    ax.text(c * cell_w + w / 2, r * cell_h + top - 1.5, caption, ha="center", va="bottom",
+            fontsize=7)
+  ax.axis("off")
+  ax.set_title(title, fontsize=9)
+  return _png(fig)
+
+
+def confusion_matrix(C, class_names, *, title):
+  """Counts C[i, j] of class i predicted as j (rows: truth), log colour scale."""
+  C = np.asarray(C)
+  fig, ax = plt.subplots(figsize=(7.2, 6.4))
+  shown = np.where(C > 0, C, np.nan)  # empty cells white
+  image = ax.imshow(shown, cmap="Blues", norm=matplotlib.colors.LogNorm(vmin=1,
+                                                                       vmax=max(C.max(), 2)))
+  ticks = np.arange(len(class_names))
+  ax.set_xticks(ticks, class_names, fontsize=7)
+  ax.set_yticks(ticks, class_names, fontsize=7)
+  ax.set_xlabel("predicted letter")
+  ax.set_ylabel("true letter")
+  accuracy = np.trace(C) / max(C.sum(), 1)
+  ax.set_title(f"{title}\n(accuracy {100 * accuracy:.1f} %, {C.sum()} images)", fontsize=10)
+  fig.colorbar(image, ax=ax, label="count (log scale)", shrink=0.8)
+  return _png(fig)
+
+
+def relu_fit(x, y, a, b, *, title, xlabel, ylabel):
+  """The examples and the fitted neuron y = max(a x + b, 0)."""
+  x, y = np.ravel(x), np.ravel(y)
+  grid = np.linspace(min(x.min(), 0.0), x.max() * 1.05, 300)
+  fig, ax = plt.subplots(figsize=(6, 4))
+  ax.scatter(x, y, s=10, alpha=0.6, label="houses (generated)")
+  sign = "+" if b >= 0 else "-"
+  ax.plot(grid, np.maximum(a * grid + b, 0.0), color="tab:red", lw=2,
+          label=f"fit: max({a:.3g} x {sign} {abs(b):.4g}, 0)")
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  return _png(fig)
+
+
+def predicted_vs_actual(series, *, title, unit):
+  """Scatter of prediction against truth per model, with the diagonal.
+  ``series``: {label: (y_true, y_pred)}."""
+  fig, ax = plt.subplots(figsize=(5.5, 5))
+  lo, hi = np.inf, -np.inf
+  for (label, (truth, pred)), marker in zip(series.items(), "o^sv" * len(series)):
+    truth, pred = np.ravel(truth), np.ravel(pred)
+    ax.scatter(truth, pred, s=12, alpha=0.6, marker=marker, label=label)
+    lo, hi = min(lo, truth.min(), pred.min()), max(hi, truth.max(), pred.max())
+  ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="prediction = truth")
+  ax.set_xlabel(f"true price ({unit})")
+  ax.set_ylabel(f"predicted price ({unit})")
+  ax.set_title(title)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  return _png(fig)
+
+
+def _duration(seconds):
+  return f"{seconds:.3g} s" if seconds >= 1 else f"{seconds * 1e3:.3g} ms"
+
+
+def timing_bars(seconds, *, title, notes=None):
+  """Horizontal bars of seconds per method (log x), each labelled with its time.
+  ``seconds``: {label: s}; ``notes``: {label: extra text after the time}."""
+  labels = list(seconds)
+  values = np.array([max(float(seconds[k]), 1e-9) for k in labels])
+  fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(labels) + 1.5))
+  positions = np.arange(len(labels))[::-1]
+  ax.barh(positions, values, color="tab:blue", alpha=0.8)
+  longest = values.max()
+  for pos, label, value in zip(positions, labels, values):
+    text = _duration(value) + (f" {notes[label]}" if notes and label in notes else "")
+    if value == longest and value > 100 * values.min():  # inside its own long bar
+      ax.text(value / 1.15, pos, text + " ", va="center", ha="right", fontsize=8,
+              color="white")
+    else:
+      ax.text(value, pos, " " + text, va="center", fontsize=8)
+  ax.set_yticks(positions, labels, fontsize=8)
+  ax.set_xscale("log")
+  ax.set_xlim(values.min() / 3, longest * 3)
+  ax.set_xlabel("wall time per call, seconds (log scale)")
+  ax.set_title(title)
+  ax.grid(alpha=0.3, axis="x", which="both")
+  return _png(fig)

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dlcourse import validation
 from dlcourse.errors import ConfigError
 
 
@@ -27,17 +28,17 @@ class Dropout(NamedTuple):
 
 
 def check_lambd(lambd):
-  if float(lambd) < 0 or not np.isfinite(float(lambd)):
-    raise ConfigError(f"L2 lambda must be a finite number >= 0, got {lambd}")
+  """The L2 strength lambda: a finite real >= 0 (0 turns the term off). Returns it."""
+  return validation.non_negative_real("L2 lambda", lambd)
 
 
 def check_dropout(keep_prob, layers, num_layers):
   """keep_prob in (0, 1]; layers are hidden-layer indices 1..L-1 (the output never drops)."""
-  if not 0.0 < float(keep_prob) <= 1.0:
+  if not 0.0 < validation.real_scalar("keep_prob", keep_prob) <= 1.0:  # NaN fails too
     raise ConfigError(f"keep_prob must be in (0, 1], got {keep_prob}")
   hidden = tuple(range(1, num_layers))
   for l in layers:
-    if int(l) not in hidden:
+    if validation.as_integer(l) not in hidden:  # 1.5 or True is no layer index
       raise ConfigError(f"dropout layer {l} does not exist: the hidden layers of this "
                         f"{num_layers}-layer net are {hidden}")
 
@@ -76,6 +77,6 @@ def course_dropout_masks(layer_dims, layers, keep_prob, m, seed=1):
   The notebook re-seeds at every forward pass, so these masks are the same at every
   iteration; reproducing its numbers needs exactly that.
   """
-  rng = np.random.RandomState(seed)
+  rng = np.random.RandomState(validation.seed(seed, course_compat=True))
   return {int(l): jnp.asarray(rng.rand(layer_dims[l], m) < keep_prob)
           for l in sorted(layers)}

@@ -18,7 +18,6 @@ array) and return a float scalar. Hyperparameters are checked when the schedule
 is built and a bad one raises ``dlcourse.errors.ConfigError``.
 """
 import math
-import operator
 from typing import Any, Callable
 
 import jax
@@ -32,42 +31,12 @@ __all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay"]
 Schedule = Callable[[Any], jax.Array]
 
 
-def _positive(name: str, value: Any) -> float:
-  """``value`` as a float, or ConfigError unless it is > 0 (NaN fails too)."""
-  number = validation.real_scalar(name, value)
-  if not number > 0:
-    raise ConfigError(f"{name} must be > 0, got {value!r}")
-  return number
-
-
-def _non_negative(name: str, value: Any) -> float:
-  """``value`` as a float, or ConfigError unless it is >= 0 (NaN fails too)."""
-  number = validation.real_scalar(name, value)
-  if not number >= 0:
-    raise ConfigError(f"{name} must be >= 0, got {value!r}")
-  return number
-
-
-def _check_steps_per_epoch(steps_per_epoch: Any) -> None:
-  """The number of mini-batches in an epoch: a positive integer."""
-  try:
-    is_integer = not isinstance(steps_per_epoch, bool) and operator.index(steps_per_epoch) == steps_per_epoch
-  except TypeError:
-    is_integer = False
-  if not is_integer or steps_per_epoch <= 0:
-    raise ConfigError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
-
-
-def _check_flag(name: str, flag: Any) -> None:
-  if not isinstance(flag, bool):
-    raise ConfigError(f"{name} must be a bool, got {flag!r}")
-
-
-def _check_common(learning_rate0: Any, steps_per_epoch: Any, course_timing: Any) -> float:
-  """Checks shared by every schedule; returns learning_rate0 as a float."""
-  _check_steps_per_epoch(steps_per_epoch)
-  _check_flag("course_timing", course_timing)
-  return _positive("learning_rate0", learning_rate0)
+def _check_common(learning_rate0: Any, steps_per_epoch: Any,
+                  course_timing: Any) -> tuple[float, int]:
+  """Checks shared by every schedule; returns (learning_rate0, steps_per_epoch)."""
+  steps_per_epoch = validation.positive_int("steps_per_epoch", steps_per_epoch)
+  validation.flag("course_timing", course_timing)
+  return validation.learning_rate(learning_rate0, name="learning_rate0"), steps_per_epoch
 
 
 def _epoch(step: Any, steps_per_epoch: int, course_timing: bool) -> jax.Array:
@@ -97,8 +66,9 @@ def inverse_time_decay(
     ``schedule(step) -> lr``, a float scalar.
   """
   # Python floats keep the result in the default float dtype even for int inputs.
-  learning_rate0 = _check_common(learning_rate0, steps_per_epoch, course_timing)
-  decay_rate = _non_negative("decay_rate", decay_rate)
+  learning_rate0, steps_per_epoch = _check_common(learning_rate0, steps_per_epoch,
+                                                  course_timing)
+  decay_rate = validation.non_negative_real("decay_rate", decay_rate)
 
   def schedule(step):
     epoch = _epoch(step, steps_per_epoch, course_timing)
@@ -126,9 +96,10 @@ def fixed_interval_decay(
     ``schedule(step) -> lr``, a float scalar.
   """
   # Python floats keep the result in the default float dtype even for int inputs.
-  learning_rate0 = _check_common(learning_rate0, steps_per_epoch, course_timing)
-  decay_rate = _non_negative("decay_rate", decay_rate)
-  _positive("time_interval", time_interval)
+  learning_rate0, steps_per_epoch = _check_common(learning_rate0, steps_per_epoch,
+                                                  course_timing)
+  decay_rate = validation.non_negative_real("decay_rate", decay_rate)
+  validation.positive_real("time_interval", time_interval)
 
   def schedule(step):
     epoch = _epoch(step, steps_per_epoch, course_timing)
@@ -154,7 +125,8 @@ def exponential_decay(
   Returns:
     ``schedule(step) -> lr``, a float scalar.
   """
-  learning_rate0 = _check_common(learning_rate0, steps_per_epoch, course_timing)
+  learning_rate0, steps_per_epoch = _check_common(learning_rate0, steps_per_epoch,
+                                                  course_timing)
   base = validation.real_scalar("base", base)
   if not 0 < base <= 1:
     raise ConfigError(f"base must lie in (0, 1], got {base!r}")

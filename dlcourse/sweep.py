@@ -42,9 +42,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from dlcourse import initializers, optim, train
+from dlcourse import initializers, loop, optim, train, validation
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError, ShapeError
 from dlcourse.models import dense
@@ -173,22 +172,17 @@ def train_optax(params, X, Y, learning_rate, *, arch, optimizer, num_iterations,
                 record_every=100, method="manual", lambd=0.0):
   """Full-batch training with a course optimizer (``momentum``, ``rmsprop``, ``adam``).
 
-  Each step: (J, grads) = dense.cost_and_grads, then the optax update
-  ``params := params + tx.update(grads)`` (the optimizer multiplies by -learning_rate).
-  learning_rate and lambd may be traced, so this vmaps like ``train.train_gd``.
+  ``loop.run`` with ``OPTIMIZERS[optimizer](learning_rate)`` and the dense net's
+  grad_fn: each step ``params := params + tx.update(grads)`` (the optimizer multiplies
+  by -learning_rate). learning_rate and lambd may be traced, so this vmaps like
+  ``train.train_gd``.
   """
   tx = OPTIMIZERS[optimizer](learning_rate)
-
-  def step(carry, i):
-    del i
-    params, state = carry
-    J, grads = dense.cost_and_grads(params, X, Y, arch, lambd, None, method)
-    updates, state = tx.update(grads, state, params)
-    return (optax.apply_updates(params, updates), state), J
-
-  (params, _), costs = train.run_blocks(step, (params, tx.init(params)), num_iterations,
-                                   record_every)
-  return train.TrainResult(params, costs)
+  state, costs = loop.run(loop.init_state(params, tx), X, Y,
+                          grad_fn=loop.dense_grad_fn(arch, method=method, lambd=lambd),
+                          optimizer=tx, num_iterations=num_iterations,
+                          record_every=record_every)
+  return train.TrainResult(state.params, costs)
 
 
 def _is_zero(value):
@@ -249,7 +243,7 @@ def train_gram(params, X, Y, learning_rate, *, arch, num_iterations, record_ever
     return (shrink * s, shrink * C - learning_rate * grads["W1"], rest), J
 
   start = (jnp.ones((), X.dtype), jnp.zeros((arch.layer_dims[1], m), X.dtype), rest)
-  (s, C, rest), costs = train.run_blocks(step, start, num_iterations, record_every)
+  (s, C, rest), costs = loop.run_blocks(step, start, num_iterations, record_every)
   return train.TrainResult(dict(rest, W1=s * params["W1"] + C @ X.T), costs)
 
 
@@ -292,7 +286,7 @@ def train_models(params, X, Y, learning_rate, *, arch, num_iterations, record_ev
   return jax.vmap(one, in_axes=in_axes)(params, learning_rate, lambd, keep_prob, key)
 
 
-train_models_jit = jax.jit(
+train_models_jit = loop.Program(
     train_models, static_argnames=("arch", "num_iterations", "record_every", "method",
                                    "dropout_layers", "optimizer", "first_layer"))
 
@@ -386,8 +380,7 @@ def run_sweep(arch, hypers, X, Y, X_dev, Y_dev, *, num_iterations, scheme="he",
   columns) or ``parallel.sweep_mesh(models, data)`` (the models split too).
   """
   check_hypers(hypers)
-  if int(num_iterations) < 1:
-    raise ConfigError(f"num_iterations must be >= 1, got {num_iterations}")
+  validation.record_length(num_iterations, record_every)
   if dropout_layers:
     reg.check_dropout(float(hypers.keep_prob.min()), dropout_layers, arch.num_layers)
     if key is None:

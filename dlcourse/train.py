@@ -2,24 +2,28 @@
 
     W^[l] := W^[l] - alpha dW^[l],   b^[l] := b^[l] - alpha db^[l]
 
-The gradients come from the hand-derived backward (``method="manual"``) or from
-``jax.grad`` (``method="autodiff"``). The whole loop is a ``lax.scan`` over blocks of
-``record_every`` iterations: the cost of each block's first iteration (computed from the
-same forward pass as its gradients, before the update, as the notebooks print it) is
-recorded; XLA removes the cost computation from the other iterations.
+A use of the one training loop (``dlcourse.loop``): ``loop.run`` with
+``optim.gd(alpha)``, the dense net's ``grad_fn`` (gradients from the hand-derived
+backward, ``method="manual"``, or ``jax.grad``, ``method="autodiff"``) and full batches.
+The cost of iterations 0, N, 2N, ... (N = ``record_every``) is recorded, computed from
+the same forward pass as that iteration's gradients, before the update, as the notebooks
+print it.
 
 Learning rate, lambda and keep_prob are traced arguments, so one compiled program
 serves every value and ``jax.vmap`` can sweep them.
 """
-import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import regularization as reg
+from dlcourse import loop, optim, validation
+from dlcourse.errors import ConfigError
 from dlcourse.models import dense
+
+# The loop's block runner, under the name the Gram-form sweep and older code use.
+run_blocks = loop.run_blocks
 
 
 class TrainResult(NamedTuple):
@@ -33,53 +37,46 @@ def recorded_iterations(num_iterations, record_every):
 
 
 def gd_update(params, grads, learning_rate):
-  """theta := theta - alpha * dtheta for every leaf."""
+  """theta := theta - alpha * dtheta for every leaf (the reference form of ``optim.gd``)."""
   return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads)
 
 
-def _dropout_for_step(step, *, arch, m, dropout_layers, keep_prob, key, fixed_masks):
-  if not dropout_layers:
-    return None
-  if fixed_masks is not None:
-    return reg.Dropout(fixed_masks, keep_prob)
-  masks = reg.dropout_masks(jax.random.fold_in(key, step), arch.layer_dims,
-                            dropout_layers, keep_prob, m)
-  return reg.Dropout(masks, keep_prob)
+def gd_state(params, start_step=0, key=None) -> loop.TrainState:
+  """The loop state of plain GD at ``start_step``: no optimizer or model state."""
+  return loop.TrainState(params, optim.gd(1.0).init(params), None,
+                         jnp.asarray(start_step, jnp.int32), key)
 
 
-@functools.partial(jax.jit, static_argnames=("arch", "method", "dropout_layers"))
+def gd_chunk(state, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
+             method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, fixed_masks=None):
+  """Iterations [state.step, state.step + num_iterations) of full-batch GD.
+
+  Returns (state, costs): the whole ``loop.TrainState`` (what a checkpoint holds) and
+  J at iterations state.step, state.step + N, ... The optimizer and the grad_fn are
+  built here from the (traced) learning rate, lambda and keep_prob.
+  """
+  grad_fn = loop.dense_grad_fn(arch, method=method, lambd=lambd,
+                               dropout_layers=tuple(dropout_layers), keep_prob=keep_prob,
+                               fixed_masks=fixed_masks)
+  return loop.run(state, X, Y, grad_fn=grad_fn, optimizer=optim.gd(learning_rate),
+                  num_iterations=num_iterations, record_every=record_every)
+
+
+_STATIC = ("arch", "num_iterations", "record_every", "method", "dropout_layers")
+
+# ``gd_chunk`` jitted (no input checks: see ``check_gd``). The program to lower once per
+# chunk length: the start is the traced ``state.step``.
+gd_chunk_jit = loop.Program(gd_chunk, static_argnames=_STATIC)
+
+
 def gd_step(params, X, Y, learning_rate, *, arch, method="manual", lambd=0.0,
             dropout_layers=(), keep_prob=1.0, key=None, fixed_masks=None, step=0):
   """One jitted gradient-descent step; returns (new params, cost before the step)."""
-  dropout = _dropout_for_step(step, arch=arch, m=X.shape[1], dropout_layers=dropout_layers,
-                              keep_prob=keep_prob, key=key, fixed_masks=fixed_masks)
-  J, grads = dense.cost_and_grads(params, X, Y, arch, lambd, dropout, method)
-  return gd_update(params, grads, learning_rate), J
-
-
-def run_blocks(step, carry, num_iterations, record_every, start_step=0):
-  """``carry = step(carry, i)[0]`` for the iterations i in [start_step, start_step + n),
-  returning (carry, J) with J recorded at the first iteration of each ``record_every``.
-
-  A scan over blocks: each block's first step keeps its cost, the other steps run in a
-  ``fori_loop`` that drops it (XLA then removes its computation). ``step(carry, i)``
-  returns (carry, J); ``i`` is the absolute iteration (dropout masks depend on it).
-  """
-  def block(carry, start):
-    carry, J = step(carry, start)
-    carry = jax.lax.fori_loop(start + 1, start + record_every,
-                              lambda i, c: step(c, i)[0], carry)
-    return carry, J
-
-  num_blocks, rest = divmod(num_iterations, record_every)
-  carry, costs = jax.lax.scan(block, carry, start_step + jnp.arange(num_blocks) * record_every)
-  if rest:
-    start = start_step + num_blocks * record_every
-    carry, J = step(carry, start)
-    carry = jax.lax.fori_loop(start + 1, start_step + num_iterations,
-                              lambda i, c: step(c, i)[0], carry)
-    costs = jnp.concatenate([costs, J[None]])
-  return carry, costs
+  state, costs = gd_chunk_jit(gd_state(params, step, key), X, Y, learning_rate, arch=arch,
+                              num_iterations=1, record_every=1, method=method, lambd=lambd,
+                              dropout_layers=tuple(dropout_layers), keep_prob=keep_prob,
+                              fixed_masks=fixed_masks)
+  return state.params, costs[0]
 
 
 def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
@@ -97,18 +94,35 @@ def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=
   """
   if dropout_layers and fixed_masks is None and key is None:
     raise ValueError("dropout with fresh masks needs an explicit PRNG key")
-  dropout_for = functools.partial(
-      _dropout_for_step, arch=arch, m=X.shape[1], dropout_layers=tuple(dropout_layers),
-      keep_prob=keep_prob, key=key, fixed_masks=fixed_masks)
-
-  def step(params, i):
-    J, grads = dense.cost_and_grads(params, X, Y, arch, lambd, dropout_for(i), method)
-    return gd_update(params, grads, learning_rate), J
-
-  params, costs = run_blocks(step, params, num_iterations, record_every, start_step)
-  return TrainResult(params, costs)
+  state, costs = gd_chunk(
+      gd_state(params, start_step, key), X, Y, learning_rate, arch=arch,
+      num_iterations=num_iterations, record_every=record_every, method=method, lambd=lambd,
+      dropout_layers=dropout_layers, keep_prob=keep_prob, fixed_masks=fixed_masks)
+  return TrainResult(state.params, costs)
 
 
-train_gd_jit = jax.jit(
-    train_gd, static_argnames=("arch", "num_iterations", "record_every", "method",
-                               "dropout_layers"))
+def _is_traced(value):
+  return isinstance(value, jax.core.Tracer)
+
+
+def check_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
+             dropout_layers=(), keep_prob=1.0, key=None, fixed_masks=None, **unused):
+  """Host-side checks of a full-batch GD call, before anything is compiled.
+
+  Shapes and values of X, Y and params against ``arch`` (``dense.check_data``,
+  ``dense.check_params``: ShapeError / DataError), the counts and the cost record's
+  length, the learning rate, and a key for fresh dropout masks (ConfigError).
+  """
+  del unused
+  dense.check_data(X, Y, arch)
+  dense.check_params(params, arch)
+  validation.record_length(num_iterations, record_every)
+  if not _is_traced(learning_rate):
+    validation.learning_rate(learning_rate)
+  if dropout_layers and fixed_masks is None and key is None:
+    raise ConfigError("dropout with fresh masks needs an explicit PRNG key")
+
+
+# ``train_gd`` jitted, after ``check_gd`` on the host (calls and ``.lower`` alike);
+# ``train_gd_jit.unchecked`` skips the checks.
+train_gd_jit = loop.Program(train_gd, static_argnames=_STATIC, check=check_gd)

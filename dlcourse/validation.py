@@ -8,7 +8,9 @@ wrong. So every check below is strict and names what it expected.
 Course notation: X is (n_x, m), one example per column; Y is (1, m) labels, or
 (K, m) one-hot columns for a K-class softmax.
 """
+import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -86,6 +88,18 @@ def _check_one_hot(Y, p):
   if bad_columns.size:
     raise DataError(f"{p}one-hot Y needs exactly one 1 per column; {bad_columns.size} "
                     f"columns do not, e.g. columns {_list_values(bad_columns)}")
+
+
+def check_label_values(Y, num_classes=2, *, name=""):
+  """DataError unless the (1, m) label row Y holds integers in [0, num_classes)
+  ({0, 1} by default). Values only: the caller has checked the shape."""
+  _check_label_row(np.asarray(Y), num_classes, _prefix(name))
+
+
+def check_one_hot_values(Y, *, name=""):
+  """DataError unless the (K, m) matrix Y holds only 0 and 1, exactly one 1 per column.
+  Values only: the caller has checked the shape."""
+  _check_one_hot(np.asarray(Y), _prefix(name))
 
 
 def _expected_y_shapes(num_classes, m):
@@ -177,3 +191,165 @@ def real_scalar(name, value):
   if array.shape != () or not is_real:
     raise ConfigError(f"{name} must be a real scalar, got {value!r}")
   return float(array)
+
+
+# --- hyperparameters: the one home of these checks ----------------------------------
+# Every module that takes a count, a learning rate or a seed calls these, so a bad
+# value gets the same one-line ConfigError wherever it enters.
+
+# Step counters inside the compiled loops are int32 unless jax_enable_x64 is on
+# (``lax.fori_loop``/``scan`` indices, ``start_step + num_iterations``): one more step
+# would wrap around to a negative iteration number.
+MAX_STEPS = 2**31 - 1
+
+# A cost record longer than this is refused. 10**7 entries are 80 MB as float64 on the
+# device and about 0.3 GB as the JSON [[x, cost], ...] list of result.json, already far
+# past anything a plot can show; 1e12 iterations recorded every 100 would be 1e10
+# entries (80 GB) and die in a MemoryError halfway through a run.
+MAX_RECORD_LENGTH = 10**7
+
+# Seeds: NumPy's RandomState (the course_compat streams) takes [0, 2**32 - 1], and
+# jax.random.key keeps only the low 32 bits of a seed unless jax_enable_x64 is on
+# (key(2**32) == key(0)), so the same range is the one where seeds never alias.
+MAX_SEED = 2**32 - 1
+
+
+def as_integer(value):
+  """``value`` as a Python int if it is an integer scalar (not a bool), else None.
+
+  Accepts ints, NumPy integers and 0-d integer arrays; floats are not integers here
+  (callers that accept an integral float such as 1e4 convert it themselves).
+  """
+  if isinstance(value, (bool, np.bool_)):
+    return None
+  try:
+    return operator.index(value)
+  except TypeError:
+    return None
+
+
+def _integral_float(value):
+  """A finite, integral real float (100.0, 1e4) as an int, else None."""
+  if isinstance(value, (bool, np.bool_)) or not isinstance(value, (float, np.floating)):
+    return None
+  if not math.isfinite(value) or not float(value).is_integer():
+    return None
+  return int(value)
+
+
+def positive_int(name, value) -> int:
+  """``value`` as an int; ConfigError unless it is an integer >= 1.
+
+  Ints, NumPy integers and integral floats (``1e4`` as written in a config) pass;
+  bools, fractional or non-finite floats, strings and arrays are refused.
+  """
+  number = as_integer(value)
+  if number is None:
+    number = _integral_float(value)
+  if number is None or number < 1:
+    raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+  return number
+
+
+def count(name, value, max_value) -> int:
+  """``positive_int(name, value)``, and ConfigError if it exceeds ``max_value``."""
+  number = positive_int(name, value)
+  if number > max_value:
+    raise ConfigError(f"{name} = {value!r} is too large: at most {max_value:,} "
+                      "is supported")
+  return number
+
+
+def num_steps(name, value) -> int:
+  """A number of training steps (iterations or epochs): an integer in [1, MAX_STEPS]."""
+  number = positive_int(name, value)
+  if number > MAX_STEPS:
+    raise ConfigError(f"{name} = {value!r} exceeds {MAX_STEPS:,} (2**31 - 1), the "
+                      "largest step count the compiled loop's int32 counter holds")
+  return number
+
+
+def record_length(num_iterations, record_every, *, name="num_iterations") -> int:
+  """Entries of the cost record ``0, N, 2N, ... < num_iterations`` (N = record_every).
+
+  Checks both counts (``num_steps``, ``positive_int``) and refuses a record longer
+  than MAX_RECORD_LENGTH before it is allocated. Returns ceil(num_iterations / N).
+  """
+  num_iterations = num_steps(name, num_iterations)
+  record_every = positive_int("record_every", record_every)
+  length = -(-num_iterations // record_every)
+  if length > MAX_RECORD_LENGTH:
+    raise ConfigError(f"{name} = {num_iterations:,} with record_every = {record_every:,} "
+                      f"would record {length:,} costs (more than {MAX_RECORD_LENGTH:,}); "
+                      "raise record_every or lower " + name)
+  return length
+
+
+def positive_real(name, value) -> float:
+  """``value`` as a float; ConfigError unless it is a finite real scalar > 0."""
+  number = real_scalar(name, value)
+  if not (math.isfinite(number) and number > 0):  # NaN fails `> 0` too
+    raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+  return number
+
+
+def non_negative_real(name, value) -> float:
+  """``value`` as a float; ConfigError unless it is a finite real scalar >= 0."""
+  number = real_scalar(name, value)
+  if not (math.isfinite(number) and number >= 0):
+    raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+  return number
+
+
+def learning_rate(value, *, name="learning_rate") -> float:
+  """The learning rate alpha as a float; ConfigError unless it is a finite real > 0.
+
+  ``name`` is the one the message uses (e.g. ``learning_rate0`` of a schedule).
+  """
+  return positive_real(name, value)
+
+
+def flag(name, value) -> bool:
+  """``value`` itself; ConfigError unless it is a bool (1 or "yes" are refused)."""
+  if not isinstance(value, (bool, np.bool_)):
+    raise ConfigError(f"{name} must be a bool, got {value!r}")
+  return bool(value)
+
+
+def layer_sizes(layer_dims, *, name="layer_dims") -> tuple:
+  """An architecture [n_x, n_1, ..., n_L] as a tuple of ints; ConfigError unless it
+  holds >= 2 sizes, each a positive integer (2.7 or True are refused, not truncated)."""
+  try:
+    dims = list(layer_dims)
+  except TypeError:
+    raise ConfigError(f"{name} must be a sequence of layer sizes, got {layer_dims!r}") \
+        from None
+  if len(dims) < 2:
+    raise ConfigError(f"{name} must hold >= 2 positive sizes [n_x, ..., n_y], got {dims}")
+  for i, d in enumerate(dims):
+    if as_integer(d) is None or d < 1:
+      raise ConfigError(f"{name} must hold >= 2 positive sizes: {name}[{i}] = {d!r} "
+                        f"in {dims} is not a positive integer")
+  return tuple(int(d) for d in dims)
+
+
+def seed(value, *, course_compat=False) -> int:
+  """A PRNG seed as an int; ConfigError unless it is an integer in [0, 2**32 - 1].
+
+  With ``course_compat`` the seed goes to NumPy's ``RandomState`` (which refuses
+  anything outside that range with a traceback); otherwise to ``jax.random.key``,
+  which silently keeps only the low 32 bits without x64 (2**32 would repeat seed 0's
+  numbers). Floats are refused even when integral: 1e20 is not an exact integer.
+  """
+  number = as_integer(value)
+  if number is None:
+    kind = f" (a {type(value).__name__})" if isinstance(value, (float, np.floating)) else ""
+    raise ConfigError(f"seed must be an integer in [0, {MAX_SEED}], got {value!r}{kind}")
+  if number < 0:
+    raise ConfigError(f"seed must be in [0, {MAX_SEED}], got the negative {value!r}")
+  if number > MAX_SEED:
+    why = ("NumPy's RandomState (course_compat) accepts no larger seed" if course_compat
+           else "jax.random.key keeps only 32 bits without x64, so it would repeat "
+           f"seed {number % 2**32}'s numbers")
+    raise ConfigError(f"seed must be in [0, {MAX_SEED}] (2**32 - 1), got {value!r}: {why}")
+  return number

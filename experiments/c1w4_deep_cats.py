@@ -1,8 +1,8 @@
 """Course 1, week 4: deep ReLU nets on cat / non-cat (the "application" notebook)."""
-from dlcourse import data, experiment, plots
+from dlcourse import data, plots
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
-from experiments import common
+from experiments import runner
 
 NAME = "c1w4_deep_cats"
 
@@ -16,13 +16,13 @@ def architecture_and_init(config, n_x):
   raise ConfigError(f"model must be 'two_layer' or 'l_layer', got {config.model!r}")
 
 
-def run(config, data_dir):
-  train_x, train_y, test_x, test_y = data.load_cats(data_dir)
-  with experiment.precision(config):
+def run(config, env):
+  train_x, train_y, test_x, test_y = data.load_cats(env.data_dir)
+  with runner.precision(config):
     arch, scheme, scale = architecture_and_init(config, train_x.shape[0])
-    params = experiment.init_params(config, arch.layer_dims, scheme, scale)
-    fit = experiment.fit_gd(config, arch, params, train_x, train_y)
-    record = experiment.train_test_record(config, fit, arch, train_x, train_y, test_x, test_y)
+    params = runner.init_params(config, arch.layer_dims, scheme, scale)
+    fit = env.fit_gd(config, arch, params, train_x, train_y)
+    record = runner.fit_result(config, fit, arch, train_x, train_y, test_x, test_y)
   figures = {"cost.png": plots.cost_curve(
       fit.costs, title=f"{config.model} net {list(arch.layer_dims)}, cats",
       learning_rate=config.learning_rate)}
@@ -30,4 +30,4 @@ def run(config, data_dir):
 
 
 if __name__ == "__main__":
-  common.launch(run, NAME)
+  runner.launch(NAME, run)

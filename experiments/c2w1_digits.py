@@ -4,9 +4,9 @@ import time
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import data, early_stopping, experiment, plots
+from dlcourse import data, early_stopping, plots, validation
 from dlcourse.models import dense
-from experiments import common
+from experiments import runner
 
 NAME = "c2w1_digits"
 NUM_CLASSES = 10
@@ -25,17 +25,17 @@ def prepare(config):
   return splits
 
 
-def run(config, data_dir):
-  del data_dir  # bundled with scikit-learn
+def run(config, env):
+  del env  # bundled with scikit-learn
   splits = prepare(config)
-  with experiment.precision(config):
-    experiment.check_learning_rate(config.learning_rate)
-    dtype = experiment.float_dtype(config)
+  with runner.precision(config):
+    validation.learning_rate(config.learning_rate)
+    dtype = runner.float_dtype(config)
     (X, Y), (X_dev, Y_dev), (X_test, Y_test) = (
         tuple(jnp.asarray(a, dtype) for a in splits[k]) for k in ("train", "dev", "test"))
     arch = dense.Architecture.make((X.shape[0],) + tuple(config.hidden_dims) + (NUM_CLASSES,),
                                    output="softmax")
-    params = experiment.init_params(config, arch.layer_dims, config.initialization)
+    params = runner.init_params(config, arch.layer_dims, config.initialization)
     start = time.perf_counter()
     result = early_stopping.train_early_stopping_jit(
         params, X, Y, X_dev, Y_dev, config.learning_rate, arch=arch,
@@ -47,19 +47,18 @@ def run(config, data_dir):
     costs = [[int(i), float(c)] for i, c in zip(its, result.train_costs[:evaluated])]
     dev_costs = [[int(i), float(c)] for i, c in zip(its, result.dev_costs[:evaluated])]
     accuracy = lambda X_, Y_: float(dense.accuracy(result.params, X_, Y_, arch))
-    record = {
-        "config": config.to_dict(), "costs": costs, "dev_costs": dev_costs,
-        "train_accuracy": accuracy(X, Y), "dev_accuracy": accuracy(X_dev, Y_dev),
-        "test_accuracy": accuracy(X_test, Y_test),
-        "best_iteration": int(result.best_iteration),
-        "stopped_iteration": int(result.stopped_iteration),
-        "timings": {"train_s": round(train_s, 4)},  # compile included: one while_loop program
-    }
+    best_iteration = int(result.best_iteration)
+    record = runner.result(
+        config, costs=costs, train_accuracy=accuracy(X, Y), dev_accuracy=accuracy(X_dev, Y_dev),
+        test_accuracy=accuracy(X_test, Y_test),
+        timings={"train_s": train_s},  # compile included: one while_loop program
+        metrics={"dev_costs": dev_costs, "best_iteration": best_iteration,
+                 "stopped_iteration": int(result.stopped_iteration)})
   figures = {"cost.png": plots.cost_curve(
-      costs, title=f"Digits, early stopping at {record['best_iteration']}",
+      costs, title=f"Digits, early stopping at {best_iteration}",
       learning_rate=config.learning_rate, series={"train": costs, "dev": dev_costs})}
   return record, figures
 
 
 if __name__ == "__main__":
-  common.launch(run, NAME)
+  runner.launch(NAME, run)

@@ -11,7 +11,7 @@ import numpy as np
 from dlcourse import data, gradcheck, initializers, plots
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
-from experiments import common
+from experiments import runner
 
 NAME = "c2w1_gradient_checking"
 ARCH = dense.Architecture((4, 5, 3, 1), ("relu", "relu", "sigmoid"))
@@ -73,28 +73,24 @@ def _comparison_record(report):
            ("autodiff_vs_numeric", report.autodiff_vs_numeric)]}
 
 
-def run(config, data_dir):
+def run(config, env):
   if config.case not in ("course", "cats"):
     raise ConfigError(f"case must be 'course' or 'cats', got {config.case!r}")
   with jax.enable_x64(True):  # a gradient check is only meaningful in float64
     if config.case == "course":
       case = (ARCH,) + course_test_case(config.data_seed)
     else:
-      case = cats_case(config, data_dir)
+      case = cats_case(config, env.data_dir)
     difference_1d = one_dimensional(config)
     correct = n_dimensional(config, plant_bug=False, case=case)
     reports = {"correct backward": correct}
     if config.plant_bug:
       reports["planted bug"] = n_dimensional(config, plant_bug=True, case=case)
-  record = {
-      "config": config.to_dict(),
+  record = runner.result(config, metrics={
       "one_dimensional_difference": difference_1d,
       "checks": {label: {"passed": r.passed, "disagreeing": r.disagreeing,
                          **_comparison_record(r)} for label, r in reports.items()},
-      "tables": {label: r.table() for label, r in reports.items()},
-      # The experiment convention's fields; a gradient check trains nothing.
-      "costs": [], "train_accuracy": None, "test_accuracy": None, "timings": {},
-  }
+      "tables": {label: r.table() for label, r in reports.items()}})
   per_param = {label: r.manual_vs_numeric.per_param for label, r in reports.items()}
   return record, {"gradient_check.png": plots.gradient_check_bars(
       per_param, config.threshold,
@@ -102,4 +98,4 @@ def run(config, data_dir):
 
 
 if __name__ == "__main__":
-  common.launch(run, NAME)
+  runner.launch(NAME, run)

@@ -1,11 +1,11 @@
 """Course 2, week 1: L2 regularization and inverted dropout on the football data."""
 import jax
 
-from dlcourse import data, experiment
+from dlcourse import data
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
-from experiments import common
+from experiments import runner
 from experiments.figures import two_d_figures
 
 NAME = "c2w1_regularization"
@@ -30,14 +30,14 @@ def regularizer_kwargs(config, arch, m):
   return {}
 
 
-def run(config, data_dir):
-  train_x, train_y, test_x, test_y = data.load_football(data_dir)
-  with experiment.precision(config):
+def run(config, env):
+  train_x, train_y, test_x, test_y = data.load_football(env.data_dir)
+  with runner.precision(config):
     arch = dense.Architecture.make(tuple(config.layer_dims))
     kwargs = regularizer_kwargs(config, arch, train_x.shape[1])
-    params = experiment.init_params(config, arch.layer_dims, "xavier")
-    fit = experiment.fit_gd(config, arch, params, train_x, train_y, **kwargs)
-    record = experiment.train_test_record(config, fit, arch, train_x, train_y, test_x, test_y)
+    params = runner.init_params(config, arch.layer_dims, "xavier")
+    fit = env.fit_gd(config, arch, params, train_x, train_y, **kwargs)
+    record = runner.fit_result(config, fit, arch, train_x, train_y, test_x, test_y)
     figures = two_d_figures(fit, arch, train_x, train_y,
                             title=f"Regularization: {config.regularization}, football",
                             learning_rate=config.learning_rate)
@@ -45,4 +45,4 @@ def run(config, data_dir):
 
 
 if __name__ == "__main__":
-  common.launch(run, NAME)
+  runner.launch(NAME, run)

@@ -9,10 +9,10 @@ epochs (fixed interval). The whole run is one compiled program (``dlcourse.minib
 import jax
 import jax.numpy as jnp
 
-from dlcourse import data, experiment, minibatch, optim, schedules
+from dlcourse import data, minibatch, optim, schedules, validation
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
-from experiments import common
+from experiments import runner
 from experiments.figures import two_d_figures
 
 NAME = "c2w2_optimization"
@@ -25,7 +25,7 @@ def learning_rate(config, steps_per_epoch):
   """alpha, or the decay schedule step -> alpha (steps are mini-batches)."""
   if config.lr_decay not in LR_DECAYS:
     raise ConfigError(f"lr_decay must be one of {LR_DECAYS}, got {config.lr_decay!r}")
-  experiment.check_learning_rate(config.learning_rate)
+  validation.learning_rate(config.learning_rate)
   timing = dict(steps_per_epoch=steps_per_epoch, course_timing=config.course_lr_timing)
   if config.lr_decay == "inverse_time":
     return schedules.inverse_time_decay(config.learning_rate, config.decay_rate, **timing)
@@ -63,17 +63,15 @@ def check_config(config, m):
   minibatch.check_num_epochs(config.num_epochs)
   if config.method not in ("manual", "autodiff"):
     raise ConfigError(f"method must be 'manual' or 'autodiff', got {config.method!r}")
-  every = config.record_every
-  if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-    raise ConfigError(f"record_every must be a positive integer, got {config.record_every!r}")
+  validation.positive_int("record_every", config.record_every)
   return make_optimizer(config, minibatch.num_batches(m, config.batch_size))
 
 
-def fit_minibatch(config, arch, params, X, Y, optimizer):
-  """``experiment.fit_minibatch`` with this config's shuffles (checkpointed under the CLI)."""
+def fit_minibatch(env, config, arch, params, X, Y, optimizer):
+  """``env.fit_minibatch`` with this config's shuffles (checkpointed under the CLI)."""
   permutations, key = shuffling(config, X.shape[1])
-  return experiment.fit_minibatch(config, arch, params, X, Y, optimizer,
-                                  permutations=permutations, key=key)
+  return env.fit_minibatch(config, arch, params, X, Y, optimizer,
+                           permutations=permutations, key=key)
 
 
 def title(config):
@@ -82,24 +80,22 @@ def title(config):
   return f"{config.optimizer}{decay}, batch {config.batch_size}, moons"
 
 
-def run(config, data_dir):
+def run(config, env):
   """(result record, {filename: PNG bytes}) of one training run; writes nothing."""
-  del data_dir  # generated data
   X, Y = data.moons()
-  with experiment.precision(config):
+  with runner.precision(config):
     # Every hyperparameter is checked here, before anything is initialized or compiled.
     optimizer = check_config(config, X.shape[1])
     arch = dense.Architecture.make((X.shape[0],) + tuple(config.hidden_dims) + (1,))
-    params = experiment.init_params(config, arch.layer_dims, "he")
-    fit = fit_minibatch(config, arch, params, X, Y, optimizer)
-    record = experiment.result_record(
-        config, fit, experiment.accuracy(fit.params, X, Y, arch, config), None,
-        cost_unit="epoch",
-        steps_per_epoch=minibatch.num_batches(X.shape[1], config.batch_size))
+    params = runner.init_params(config, arch.layer_dims, "he")
+    fit = fit_minibatch(env, config, arch, params, X, Y, optimizer)
+    record = runner.fit_result(
+        config, fit, arch, X, Y, cost_unit="epoch",
+        metrics={"steps_per_epoch": minibatch.num_batches(X.shape[1], config.batch_size)})
     figures = two_d_figures(fit, arch, X, Y, title=title(config),
                             learning_rate=config.learning_rate, xlabel="epoch")
   return record, figures
 
 
 if __name__ == "__main__":
-  common.launch(run, NAME)
+  runner.launch(NAME, run)

@@ -2,10 +2,10 @@
 every model trained at once by ``dlcourse.sweep`` and ranked by dev accuracy."""
 import jax
 
-from dlcourse import data, experiment, parallel, plots, sweep
+from dlcourse import data, parallel, plots, sweep
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
-from experiments import common
+from experiments import runner
 
 NAME = "random_search"
 
@@ -55,16 +55,16 @@ def _mesh(config):
   raise ConfigError(f"parallel must be 'none', 'data' or 'models', got {config.parallel!r}")
 
 
-def run(config, data_dir):
-  X, Y, X_dev, Y_dev = load(config, data_dir)  # ConfigError for an unknown problem
+def run(config, env):
+  X, Y, X_dev, Y_dev = load(config, env.data_dir)  # ConfigError for an unknown problem
   problem = PROBLEMS[config.problem]
   num_iterations = int(config[config.problem].num_iterations)
   mesh = _mesh(config)
-  with experiment.precision(config):
+  with runner.precision(config):
     arch = dense.Architecture.make(problem["layer_dims"])
     result = sweep.run_sweep(
         arch, hypers_of(config), X, Y, X_dev, Y_dev, num_iterations=num_iterations,
-        scheme=problem["scheme"], dtype=experiment.float_dtype(config),
+        scheme=problem["scheme"], dtype=runner.float_dtype(config),
         record_every=int(config.record_every), method=config.method, mesh=mesh,
         first_layer=config.first_layer)
   best = result.table[0]
@@ -72,24 +72,18 @@ def run(config, data_dir):
   iterations = range(0, num_iterations, int(config.record_every))
   best_costs = [[int(i), float(c)] for i, c in zip(iterations, costs)]
   models_x_iterations = result.hypers.num_models * num_iterations
-  record = {
-      "config": config.to_dict(),
-      "problem": {"name": config.problem, "layer_dims": list(arch.layer_dims),
-                  "num_iterations": num_iterations, "train_examples": int(X.shape[1]),
-                  "dev_examples": int(X_dev.shape[1]), "dev_set": problem["dev"],
-                  "first_layer": result.first_layer},
-      "best": best,
-      "table": result.table,
-      # The experiment convention's summary fields, for the best model:
-      "costs": best_costs,
-      "train_accuracy": best["train_accuracy"],
-      "test_accuracy": best["dev_accuracy"],
-      "timings": {"compile_s": round(result.compile_s, 4),
-                  "train_s": round(result.train_s, 4),
-                  "model_iterations_per_s": round(models_x_iterations / result.train_s, 1)},
-      "versions": {"jax": jax.__version__, "backend": jax.default_backend(),
-                   "devices": jax.device_count(), "processes": jax.process_count()},
-  }
+  record = runner.result(
+      config, costs=best_costs, train_accuracy=best["train_accuracy"],
+      dev_accuracy=best["dev_accuracy"],
+      timings={"compile_s": result.compile_s, "train_s": result.train_s,
+               "model_iterations_per_s": models_x_iterations / result.train_s},
+      metrics={"problem": {"name": config.problem, "layer_dims": list(arch.layer_dims),
+                           "num_iterations": num_iterations,
+                           "train_examples": int(X.shape[1]),
+                           "dev_examples": int(X_dev.shape[1]), "dev_set": problem["dev"],
+                           "first_layer": result.first_layer},
+               "best": best, "table": result.table,
+               "devices": jax.device_count(), "processes": jax.process_count()})
   title = f"{config.problem}: {result.hypers.num_models}-point random search"
   figures = {
       "accuracy_vs_lr.png": plots.accuracy_vs_learning_rate(result.table, title=title),
@@ -100,4 +94,4 @@ def run(config, data_dir):
 
 
 if __name__ == "__main__":
-  common.launch(run, NAME)
+  runner.launch(NAME, run)

@@ -7,10 +7,12 @@ run is one compiled program (~2 s compile, ~0.2 s run).
 """
 import pytest
 
-from dlcourse import experiment, minibatch
+from dlcourse import minibatch
 from dlcourse.errors import ConfigError
 from experiments import c2w2_optimization
 from experiments.configs import c2w2_optimization as c2w2_config
+from experiments.runner import models as runner_models
+from experiments.runner.env import Env
 
 
 def config_for(**overrides):
@@ -42,7 +44,7 @@ RMSPROP_TABLE = [
 def test_course_table(optimizer, learning_rate, lr_decay, accuracy):
   config = config_for(optimizer=optimizer, learning_rate=learning_rate, lr_decay=lr_decay,
                       course_compat=True)
-  record, _ = c2w2_optimization.run(config, None)
+  record, _ = c2w2_optimization.run(config, Env.plain())
   assert round(100 * record["train_accuracy"], 2) == accuracy
   assert record["test_accuracy"] is None
 
@@ -50,13 +52,13 @@ def test_course_table(optimizer, learning_rate, lr_decay, accuracy):
 def test_costs_are_the_notebooks_epoch_costs():
   # What the notebook's loop prints every 1000 epochs for mini-batch GD (re-run in NumPy:
   # tests/test_minibatch.py::notebook_model); recorded here every 100 epochs.
-  record, figures = c2w2_optimization.run(config_for(course_compat=True), None)
+  record, figures = c2w2_optimization.run(config_for(course_compat=True), Env.plain())
   costs = dict((epoch, cost) for epoch, cost in record["costs"])
   assert sorted(costs) == list(range(0, 5000, 100))
   printed = {0: 0.702405, 1000: 0.668101, 2000: 0.635288, 3000: 0.600491, 4000: 0.573367}
   for epoch, cost in printed.items():
     assert abs(costs[epoch] - cost) <= 5e-7
-  assert record["cost_unit"] == "epoch" and record["steps_per_epoch"] == 5
+  assert record["cost_unit"] == "epoch" and record["metrics"]["steps_per_epoch"] == 5
   assert set(record) >= {"config", "costs", "train_accuracy", "test_accuracy", "timings",
                          "versions"}
   assert set(figures) == {"cost.png", "decision_boundary.png"}
@@ -66,7 +68,7 @@ def test_costs_are_the_notebooks_epoch_costs():
 def test_jax_keys_in_float32():
   # Seed 3 under JAX keys draws a dead unit in the 2-unit layer and training kills the
   # other one (every optimizer ends at 50 %); seed 0 is a healthy draw.
-  record, _ = c2w2_optimization.run(config_for(optimizer="adam", seed=0), None)
+  record, _ = c2w2_optimization.run(config_for(optimizer="adam", seed=0), Env.plain())
   assert record["train_accuracy"] > 0.9
   assert record["config"]["dtype"] == "float32" and not record["config"]["course_compat"]
 
@@ -101,6 +103,6 @@ def test_bad_config_is_refused_before_init_or_compile(monkeypatch, overrides, co
   def reached(*args, **kwargs):
     raise AssertionError("a bad config got past the checks")
   monkeypatch.setattr(minibatch, "train_epochs_jit", reached)
-  monkeypatch.setattr(experiment, "init_params", reached)
+  monkeypatch.setattr(runner_models, "init_params", reached)
   with pytest.raises(ConfigError):
-    c2w2_optimization.run(config_for(course_compat=course_compat, **overrides), None)
+    c2w2_optimization.run(config_for(course_compat=course_compat, **overrides), Env.plain())

@@ -14,6 +14,7 @@ from experiments import c1w2_logistic_cats, c1w3_planar, c1w4_deep_cats
 from experiments.configs import c1w2_logistic_cats as c1w2_config
 from experiments.configs import c1w3_planar as c1w3_config
 from experiments.configs import c1w4_deep_cats as c1w4_config
+from experiments.runner.env import Env
 
 
 def course_config(module, **overrides):
@@ -28,7 +29,7 @@ def cost_at(record, iteration):
 
 
 def test_logistic_regression_cats(data_dir):
-  record, figures = c1w2_logistic_cats.run(course_config(c1w2_config), data_dir)
+  record, figures = c1w2_logistic_cats.run(course_config(c1w2_config), Env.plain(data_dir))
   assert round(100 * record["train_accuracy"], 2) == 99.04
   assert record["test_accuracy"] == pytest.approx(0.70, abs=1e-12)
   assert math.isclose(cost_at(record, 0), 0.693147, abs_tol=1e-6)
@@ -38,13 +39,13 @@ def test_logistic_regression_cats(data_dir):
 
 
 def test_planar_logistic_baseline():
-  record, _ = c1w3_planar.run(course_config(c1w3_config, model="logistic"), None)
+  record, _ = c1w3_planar.run(course_config(c1w3_config, model="logistic"), Env.plain())
   assert record["train_accuracy"] == pytest.approx(0.47, abs=1e-12)
   assert record["test_accuracy"] is None
 
 
 def test_planar_shallow_net():
-  record, figures = c1w3_planar.run(course_config(c1w3_config), None)
+  record, figures = c1w3_planar.run(course_config(c1w3_config), Env.plain())
   assert abs(100 * record["train_accuracy"] - 90.0) <= 1.0
   assert set(figures) == {"cost.png", "decision_boundary.png"}
 
@@ -53,19 +54,19 @@ def test_planar_shallow_net():
     (1, 67.5, 0), (2, 67.25, 0), (3, 90.75, 0), (4, 90.5, 0), (5, 91.25, 0),
     (20, 90.0, 1.0), (50, 90.25, 1.0)])
 def test_planar_hidden_size_sweep(n_h, course, tolerance):
-  record, _ = c1w3_planar.run(course_config(c1w3_config, n_h=n_h, num_iterations=5000), None)
+  record, _ = c1w3_planar.run(course_config(c1w3_config, n_h=n_h, num_iterations=5000), Env.plain())
   assert abs(100 * record["train_accuracy"] - course) <= tolerance
 
 
 def test_two_layer_cats(data_dir):
-  record, _ = c1w4_deep_cats.run(course_config(c1w4_config, model="two_layer"), data_dir)
+  record, _ = c1w4_deep_cats.run(course_config(c1w4_config, model="two_layer"), Env.plain(data_dir))
   assert record["train_accuracy"] == 1.0
   assert record["test_accuracy"] == pytest.approx(0.72, abs=1e-12)
   assert math.isclose(cost_at(record, 0), 0.693050, abs_tol=1e-6)
 
 
 def test_l_layer_cats(data_dir):
-  record, _ = c1w4_deep_cats.run(course_config(c1w4_config), data_dir)
+  record, _ = c1w4_deep_cats.run(course_config(c1w4_config), Env.plain(data_dir))
   assert round(100 * record["train_accuracy"], 2) == 98.56
   assert record["test_accuracy"] == pytest.approx(0.80, abs=1e-12)
   assert math.isclose(cost_at(record, 0), 0.771749, abs_tol=1e-6)
@@ -76,8 +77,8 @@ def test_l_layer_cats(data_dir):
 def test_l_layer_with_autodiff_gradients_gives_the_same_result(data_dir):
   config = course_config(c1w4_config, method="autodiff", num_iterations=300)
   manual = course_config(c1w4_config, num_iterations=300)
-  a, _ = c1w4_deep_cats.run(config, data_dir)
-  b, _ = c1w4_deep_cats.run(manual, data_dir)
+  a, _ = c1w4_deep_cats.run(config, Env.plain(data_dir))
+  b, _ = c1w4_deep_cats.run(manual, Env.plain(data_dir))
   # Equal at iteration 0 to the last bit; afterwards the two programs round differently
   # (1e-16 per step: where 1/m is applied, sigma(z) - y computed two ways) and training
   # amplifies it to ~1e-9 by iteration 200: the course's 1e-6 cost tolerance holds.

@@ -13,6 +13,7 @@ from experiments.configs import c2w1_digits as digits_config
 from experiments.configs import c2w1_gradient_checking as gradcheck_config
 from experiments.configs import c2w1_initialization as init_config
 from experiments.configs import c2w1_regularization as reg_config
+from experiments.runner.env import Env
 
 
 def percent(x):
@@ -24,7 +25,7 @@ def percent(x):
 def test_initialization_table(initialization, course_train, course_test, tolerance):
   config = init_config.get_config()
   config.update(course_compat=True, initialization=initialization)
-  record, figures = c2w1_initialization.run(config, None)
+  record, figures = c2w1_initialization.run(config, Env.plain())
   assert abs(percent(record["train_accuracy"]) - course_train) <= tolerance
   assert abs(percent(record["test_accuracy"]) - course_test) <= tolerance
   assert set(figures) == {"cost.png", "decision_boundary.png"}
@@ -39,7 +40,7 @@ def test_initialization_table(initialization, course_train, course_test, toleran
 def test_regularization_table(data_dir, regularization, course_train, course_test):
   config = reg_config.get_config()
   config.update(course_compat=True, regularization=regularization)
-  record, _ = c2w1_regularization.run(config, data_dir)
+  record, _ = c2w1_regularization.run(config, Env.plain(data_dir))
   assert percent(record["train_accuracy"]) == course_train
   assert percent(record["test_accuracy"]) == course_test
 
@@ -47,7 +48,7 @@ def test_regularization_table(data_dir, regularization, course_train, course_tes
 def test_regularization_with_jax_keys_runs_fresh_masks(data_dir):
   config = reg_config.get_config()
   config.update(regularization="dropout", num_iterations=2000)
-  record, _ = c2w1_regularization.run(config, data_dir)
+  record, _ = c2w1_regularization.run(config, Env.plain(data_dir))
   assert record["config"]["course_compat"] is False
   assert record["costs"][-1][1] < record["costs"][0][1]
 
@@ -62,20 +63,20 @@ def test_regularization_bad_input(data_dir, field, value, message):
   config.update(regularization="dropout")
   config[field] = value
   with pytest.raises(ConfigError, match=message):
-    c2w1_regularization.run(config, data_dir)
+    c2w1_regularization.run(config, Env.plain(data_dir))
 
 
 def test_negative_lambda(data_dir):
   config = reg_config.get_config()
   config.update(regularization="l2", lambd=-0.7)
   with pytest.raises(ConfigError, match="lambda must be a finite number >= 0"):
-    c2w1_regularization.run(config, data_dir)
+    c2w1_regularization.run(config, Env.plain(data_dir))
 
 
 def test_gradient_checking_experiment_reproduces_the_course():
-  record, figures = c2w1_gradient_checking.run(gradcheck_config.get_config(), None)
-  assert record["one_dimensional_difference"] < 1e-7
-  correct, buggy = record["checks"]["correct backward"], record["checks"]["planted bug"]
+  record, figures = c2w1_gradient_checking.run(gradcheck_config.get_config(), Env.plain())
+  assert record["metrics"]["one_dimensional_difference"] < 1e-7
+  correct, buggy = record["metrics"]["checks"]["correct backward"], record["metrics"]["checks"]["planted bug"]
   assert correct["passed"] and correct["manual_vs_numeric"]["overall"] < 1e-7
   assert correct["manual_vs_autodiff"]["overall"] < 1e-12
   assert not buggy["passed"] and buggy["disagreeing"] == ["W2", "b1"]
@@ -114,17 +115,17 @@ def test_early_stopping_bad_input():
 
 
 def test_digits_softmax_with_early_stopping():
-  record, _ = c2w1_digits.run(digits_config.get_config(), None)
+  record, _ = c2w1_digits.run(digits_config.get_config(), Env.plain())
   assert record["test_accuracy"] > 0.95 and record["train_accuracy"] > 0.99
-  assert record["stopped_iteration"] < record["config"]["max_iterations"]
+  assert record["metrics"]["stopped_iteration"] < record["config"]["max_iterations"]
 
 
 def test_gradient_checking_any_model_and_batch_cats(data_dir):
   config = gradcheck_config.get_config()
   config.update(case="cats", batch_size=4, max_coordinates=4)
-  record, _ = c2w1_gradient_checking.run(config, data_dir)
-  correct, buggy = record["checks"]["correct backward"], record["checks"]["planted bug"]
-  assert correct["passed"], record["tables"]["correct backward"]
+  record, _ = c2w1_gradient_checking.run(config, Env.plain(data_dir))
+  correct, buggy = record["metrics"]["checks"]["correct backward"], record["metrics"]["checks"]["planted bug"]
+  assert correct["passed"], record["metrics"]["tables"]["correct backward"]
   assert set(correct["manual_vs_numeric"]["per_param"]) == {f"{p}{l}" for p in "Wb" for l in range(1, 5)}
   assert all(0 < d < 1e-7 for d in correct["manual_vs_numeric"]["per_param"].values())
   assert buggy["disagreeing"] == ["W2", "b1"]

@@ -293,6 +293,16 @@ def test_football_missing_file(tmp_path):
     ({"Xval": np.zeros((2, 3))}, r"Xval has shape \(2, 3\), expected \(m, 2\)"),
     ({"yval": np.full((2, 1), 3.0)}, r"yval must hold labels in \{0, 1\}; offending "
      r"values: \[3.0\]"),
+    ({"X": np.array([[np.nan, 0.0], [0.0, 0.0], [0.0, 0.0]])},
+     r"football.mat: X: X has 1 non-finite entries \(1 NaN, 0 inf\)"),
+    ({"Xval": np.array([[0.0, np.inf], [0.0, 0.0]])}, r"Xval: X has 1 non-finite entries"),
+    ({"X": np.zeros((0, 2)), "y": np.zeros((0, 1))}, r"X: X of shape \(2, 0\) is empty"),
+    ({"X": np.array([["a", "b"], ["c", "d"], ["e", "f"]])},
+     r"football.mat: X has dtype <U1, expected real numbers"),
+    ({"Xval": np.zeros((2, 2)) + 1j}, r"Xval has dtype complex128, expected real numbers"),
+    ({"y": np.array([["a"], ["b"], ["c"]])}, r"y has dtype <U1, expected labels in \{0, 1\}"),
+    ({"y": np.array([[np.nan], [0.0], [1.0]])}, r"y must hold labels in \{0, 1\}; offending "
+     r"values: \[nan\]"),
 ])
 def test_football_bad_arrays(tmp_path, arrays, message):
   good = {"X": np.zeros((3, 2)), "y": np.zeros((3, 1)), "Xval": np.zeros((2, 2)),
@@ -300,6 +310,48 @@ def test_football_bad_arrays(tmp_path, arrays, message):
   scipy.io.savemat(tmp_path / data.FOOTBALL_FILE, {**good, **arrays})
   with pytest.raises(DataError, match=message):
     data.load_football(tmp_path)
+
+
+def test_empty_cat_arrays_are_a_data_error(tmp_path):
+  # Before: a bare "ValueError: cannot reshape array of size 0" from flatten_images.
+  _write_cat_dir(tmp_path, x=np.zeros((0, 64, 64, 3), np.uint8), y=np.zeros(0, np.int64))
+  with pytest.raises(DataError, match=r"train_catvnoncat.h5: train_set_x is empty "
+                     r"\(shape \(0, 64, 64, 3\)\)"):
+    data.load_cats(tmp_path)
+
+
+def _refuse_to_open(monkeypatch, filename):
+  """Make `open` inside dlcourse.data fail on `filename` as an unreadable file does
+  (chmod cannot show it when the tests run as root)."""
+  real_open = open
+
+  def fake_open(path, *args, **kwargs):
+    if pathlib.Path(path).name == filename:
+      raise PermissionError(13, "Permission denied", str(path))
+    return real_open(path, *args, **kwargs)
+  monkeypatch.setattr(data, "open", fake_open, raising=False)
+
+
+def test_unreadable_cat_file_is_a_data_error(tmp_path, monkeypatch):
+  # Before: a bare PermissionError, which the CLI reports with exit 1, not 2.
+  _write_cat_dir(tmp_path)
+  _refuse_to_open(monkeypatch, data.CAT_TRAIN_FILE)
+  message = re.escape(f"cannot read data file {tmp_path / data.CAT_TRAIN_FILE}: "
+                      "Permission denied")
+  with pytest.raises(DataError, match=message):
+    data.load_cats(tmp_path)
+  with pytest.raises(DataError, match=message):
+    data.file_sha256(tmp_path / data.CAT_TRAIN_FILE)
+
+
+def test_seeds_out_of_range_are_config_errors():
+  with pytest.raises(ConfigError, match=r"seed must be in \[0, 4294967295\].*RandomState"):
+    data.planar_flower(seed=2**32)
+  with pytest.raises(ConfigError, match=r"seed must be an integer .* got 1e\+20 \(a float\)"):
+    data.moons(seed=1e20)
+  X, Y = _indexed()
+  with pytest.raises(ConfigError, match="negative -1"):
+    data.split_train_dev_test(X, Y, seed=-1)
 
 
 # --- synthetic sets: identical to the course's global-seed recipes --------------------

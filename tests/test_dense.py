@@ -148,10 +148,13 @@ def test_check_data_refuses_bad_training_data(X, Y, error, message):
     dense.check_data(X, Y, dense.Architecture.make((2, 3, 1)))
 
 
-def test_check_data_softmax_accepts_labels_or_one_hot():
+def test_check_data_softmax_takes_one_hot_and_refuses_label_rows():
+  """A (1, m) row would broadcast against the (K, m) output: it must go through
+  data.one_hot, the one place labels are encoded."""
   arch = dense.Architecture.make((2, 3), output="softmax")
-  dense.check_data(np.ones((2, 4)), np.array([[0, 1, 2, 1]]), arch)
   dense.check_data(np.ones((2, 4)), np.eye(3)[:, [0, 1, 2, 1]], arch)
+  with pytest.raises(ShapeError, match=r"data.one_hot\(Y, 3\)"):
+    dense.check_data(np.ones((2, 4)), np.array([[0, 1, 2, 1]]), arch)
   from dlcourse.errors import DataError
   with pytest.raises(DataError):
-    dense.check_data(np.ones((2, 4)), np.array([[0, 1, 3, 1]]), arch)
+    dense.check_data(np.ones((2, 4)), np.eye(3)[:, [0, 1, 2, 2]] * 2, arch)

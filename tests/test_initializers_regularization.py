@@ -101,3 +101,25 @@ def test_bad_dropout_layer_and_lambda():
     reg.check_dropout(0.8, (1, 3), 3)
   with pytest.raises(ConfigError, match="lambda must be a finite number >= 0"):
     reg.check_lambd(-0.1)
+
+
+def test_layer_dims_and_seeds_use_the_shared_checks():
+  # Before, int(2.7) silently made a 2-unit layer.
+  with pytest.raises(ConfigError, match=r"layer_dims\[1\] = 2.7 .* not a positive integer"):
+    initializers.initialize(jax.random.key(0), (3, 2.7, 1))
+  with pytest.raises(ConfigError, match=r"seed must be in \[0, 4294967295\].*RandomState"):
+    initializers.course_initialize(2**32, (3, 1), dtype=np.float32)
+  with pytest.raises(ConfigError, match=r"seed must be an integer .*\(a float\)"):
+    reg.course_dropout_masks((3, 2, 1), (1,), 0.8, 4, seed=1e20)
+
+
+def test_bad_lambda_and_layer_types_are_config_errors():
+  with pytest.raises(ConfigError, match="L2 lambda must be a real"):
+    reg.check_lambd("a lot")
+  with pytest.raises(ConfigError, match="L2 lambda must be a finite number >= 0"):
+    reg.check_lambd(float("nan"))
+  with pytest.raises(ConfigError, match="dropout layer 1.5 does not exist"):
+    reg.check_dropout(0.8, (1.5,), 3)
+  with pytest.raises(ConfigError, match="keep_prob must be in"):
+    reg.check_dropout(float("nan"), (1,), 3)
+

@@ -17,7 +17,7 @@ import numpy as np
 import optax
 import pytest
 
-from dlcourse import data, initializers, minibatch, optim, schedules, train
+from dlcourse import data, initializers, loop, minibatch, optim, schedules, train
 from dlcourse.errors import ConfigError, ShapeError
 from dlcourse.models import dense
 
@@ -246,16 +246,17 @@ def test_every_example_is_used_once_per_epoch():
 
 @pytest.mark.parametrize("batch_size,traces", [(64, 2), (50, 1)])
 def test_partial_batch_costs_exactly_one_extra_trace(monkeypatch, batch_size, traces):
+  # The loop's one step (grad_fn, then the optimizer) is traced once per batch shape.
   chex.clear_trace_counter()
   calls = []
 
-  def counting_step(*args, **kwargs):
-    calls.append(args[2].shape)
-    return minibatch_step(*args, **kwargs)
+  def counting_grad_fn(self, params, model_state, X_batch, Y_batch, key):
+    calls.append(X_batch.shape)
+    return grad_fn(self, params, model_state, X_batch, Y_batch, key)
 
-  minibatch_step = minibatch.minibatch_step
-  monkeypatch.setattr(minibatch, "minibatch_step",
-                      chex.assert_max_traces(counting_step, n=traces))
+  grad_fn = loop.DenseGradFn.__call__
+  monkeypatch.setattr(loop.DenseGradFn, "__call__",
+                      chex.assert_max_traces(counting_grad_fn, n=traces))
   X, Y = moons_jnp()
   optimizer = optim.gd(0.01)  # a fresh transformation: jit must trace anew
   params = initializers.initialize(jax.random.key(0), DIMS, "he")

@@ -577,6 +577,8 @@ BAD_CONFIGS = [
     (lambda: optim.gd(True), "learning_rate"),
     (lambda: optim.gd("0.1"), "learning_rate"),
     (lambda: optim.gd(jnp.ones(2)), "learning_rate"),
+    (lambda: optim.gd(float("inf")), "learning_rate must be a finite number > 0"),
+    (lambda: optim.adam(0.1, 0.9, 0.999, float("inf")), "epsilon must be a finite number"),
     (lambda: optim.momentum(0.0), "learning_rate"),
     (lambda: optim.momentum(0.1, 1.0), "beta"),
     (lambda: optim.momentum(0.1, -0.1), "beta"),

@@ -1,4 +1,5 @@
-"""The reproduction report: built from entries, both modes, skipped rows with reasons."""
+"""The reproduction report: rows from the registry, both modes, skipped rows with reasons."""
+import dataclasses
 import types
 
 import ml_collections
@@ -6,37 +7,54 @@ import pytest
 
 from dlcourse import data, plots
 from dlcourse.errors import ConfigError
-from experiments import report
+from experiments.runner import report, schema
+from experiments.runner.rows import Course, Row
+
+CATS = (data.CAT_TRAIN_FILE, data.CAT_TEST_FILE)
 
 
-def fake_config():
-  """Fake experiment for the report's own tests."""
-  return ml_collections.ConfigDict(dict(learning_rate=0.1, course_compat=False, broken=False))
-
-
-def fake_run(config, data_dir):
-  del data_dir
+def fake_run(config, env):
+  del env
   if config.broken:
     raise ConfigError("model must be 'a' or 'b', got 'c'")
-  compat = config.course_compat
+  compat = config.get("course_compat", False)
   costs = [[0, 0.693147], [100, 0.5 if compat else 0.52]]
-  record = {"config": config.to_dict(), "costs": costs,
-            "train_accuracy": 0.9904 if compat else 0.98, "test_accuracy": 0.70,
-            "timings": {"compile_s": 0.1, "train_s": 0.2}}
+  record = schema.result(config, costs=costs, train_accuracy=0.9904 if compat else 0.98,
+                         test_accuracy=0.70, timings={"compile_s": 0.1, "train_s": 0.2})
   figures = {"cost.png": b"", "decision_boundary.png": plots.cost_curve(costs, title="x")}
   return record, figures
 
 
-APP = types.SimpleNamespace(run=fake_run, NAME="fake")
-CONFIG = types.SimpleNamespace(get_config=fake_config, __doc__=fake_config.__doc__)
+@dataclasses.dataclass(frozen=True)
+class FakeExperiment:
+  """Duck-typed ``registry.Experiment``: its app is ``fake_run``."""
+  name: str = "fake"
+  files: tuple = ()
+  with_course_mode: bool = True
+
+  def get_config(self, variant=None):
+    del variant
+    config = ml_collections.ConfigDict(dict(learning_rate=0.1, broken=False))
+    if self.with_course_mode:
+      config.course_compat = False
+    return config
+
+  def data_files(self, config):
+    del config
+    return self.files
+
+  def app(self):
+    return types.SimpleNamespace(run=fake_run, NAME=self.name)
+
+
+FAKE, FAKE_CATS, FAKE_PLAIN = FakeExperiment(), FakeExperiment(files=CATS), \
+    FakeExperiment(with_course_mode=False)
 ENTRIES = (
-    report.Entry("fake_ok", "Fake, matching", APP, CONFIG,
-                 report.Course(99.04, 70.0, (100, 0.5))),
-    report.Entry("fake_off", "Fake, off by a point", APP, CONFIG, report.Course(98.0, 70.0)),
-    report.Entry("fake_broken", "Fake, broken", APP, CONFIG, report.Course(50.0),
-                 {"broken": True}),
-    report.Entry("fake_cats", "Fake, needs the cats", APP, CONFIG, report.Course(1.0),
-                 needs=report.CATS),
+    report.Entry(FAKE, Row("fake_ok", "Fake, matching", Course(99.04, 70.0, (100, 0.5)))),
+    report.Entry(FAKE, Row("fake_off", "Fake, off by a point", Course(98.0, 70.0))),
+    report.Entry(FAKE, Row("fake_broken", "Fake, broken", Course(50.0), {"broken": True})),
+    report.Entry(FAKE_CATS, Row("fake_cats", "Fake, needs the cats", Course(1.0))),
+    report.Entry(FAKE_PLAIN, Row("fake_plain", "Fake, one mode", Course(test=70.0))),
 )
 
 
@@ -53,47 +71,49 @@ def test_the_report_compares_both_modes_and_says_what_was_skipped(tmp_path):
   assert "| no (train) |" in rows["Fake, off by a point"]
   assert "error: model must be 'a' or 'b', got 'c'" in rows["Fake, broken"]
   assert "| skipped |" in rows["Fake, needs the cats"]
+  assert rows["Fake, one mode"] == ("| Fake, one mode | – / 70 | – | yes | 98.00 / 70.00 | – |")
   assert ("- Fake, needs the cats: needs train_catvnoncat.h5, test_catvnoncat.h5: no data "
           "directory (pass --data_dir or set DLCOURSE_DATA_DIR)") in text
   for name in ("fake_ok_cost.png", "fake_ok_course_decision_boundary.png",
-               "fake_ok_jax_decision_boundary.png"):
+               "fake_ok_jax_decision_boundary.png", "fake_plain_default_decision_boundary.png"):
     assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
     assert f"]({name})" in text
   assert "## Timings" in text and "| Fake, matching | course | 0.10 | 0.20 |" in text
+  assert "| whole report |" in text and "| gradient checks |" in text
 
 
 def test_a_corrupt_data_file_skips_the_row_naming_the_expected_sha256(tmp_path):
-  for filename in report.CATS:
+  for filename in CATS:
     (tmp_path / filename).write_bytes(b"corrupt")
   why = report.missing_data(ENTRIES[3], tmp_path)
   assert why.startswith(f"checksum mismatch for {tmp_path / data.CAT_TRAIN_FILE}: expected "
                         f"sha256 {data.SHA256[data.CAT_TRAIN_FILE]}")
 
 
-def test_every_entry_builds_its_config():
-  for entry in report.ENTRIES:
-    for mode in report.MODES:
-      config = report.make_config(entry, mode)
-      assert config.course_compat == (mode == "course")
-      assert entry.course.train is None or entry.course.train > 0
+def test_every_registered_row_builds_its_config():
+  for entry in report.all_entries():
+    for mode in entry.modes():
+      config = entry.config(mode)
+      if mode in report.COURSE_MODES:
+        assert config.course_compat == (mode == "course")
       if mode == "jax":
-        assert all(config[k] == v for k, v in entry.jax_overrides.items())
+        assert all(config[k] == v for k, v in entry.row.jax_overrides.items())
 
 
 def test_rows_without_a_course_number_are_not_judged():
-  entry = next(e for e in report.ENTRIES if e.id == "c2w2_rmsprop")
+  entry = next(e for e in report.all_entries() if e.id == "c2w2_rmsprop")
   outcome = report.Outcome(entry, "course", record={"train_accuracy": 0.9, "test_accuracy": None,
                                                     "costs": []})
   assert report.reproduced(outcome) == "n/a (no course number)"
 
 
 def test_only_selects_entries_by_prefix():
-  assert [e.id for e in report.select(report.ENTRIES, ["c1w4"])] == [
+  assert [e.id for e in report.select(report.all_entries(), ["c1w4"])] == [
       "c1w4_two_layer", "c1w4_l_layer"]
 
 
 @pytest.mark.slow
-def test_the_generated_data_rows_reproduce_the_course(tmp_path):
+def test_the_generated_data_rows_reproduce_the_course_in_worker_processes(tmp_path):
   text = report.build_report(tmp_path, None, only=["c1w3_logistic"], gradcheck_on=False,
-                             echo=lambda _: None)
+                             workers=2, echo=lambda _: None)
   assert "| C1W3 logistic baseline (sklearn), planar | 47 | 47.00 | yes |" in text

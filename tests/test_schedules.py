@@ -241,6 +241,8 @@ def test_schedule_drives_an_optimizer_under_jit():
     (lambda: schedules.exponential_decay(0.1, -0.5), "base"),
     (lambda: schedules.exponential_decay(0.1, 1.5), "base"),
     (lambda: schedules.exponential_decay(0.1, 0.95, 0), "steps_per_epoch"),
+    (lambda: schedules.exponential_decay(float("inf")), "learning_rate0 must be a finite"),
+    (lambda: schedules.inverse_time_decay(0.1, float("inf")), "decay_rate must be a finite"),
 ])
 def test_bad_hyperparameters_raise_config_error(build, name):
   with pytest.raises(ConfigError, match=name):
@@ -251,3 +253,13 @@ def test_good_edge_hyperparameters_are_accepted():
   schedules.inverse_time_decay(0.1, 0)
   schedules.fixed_interval_decay(0.1, 0.0, 0.5, np.int64(3))
   schedules.exponential_decay(np.float32(0.1), 1.0)
+
+
+def test_integral_float_steps_per_epoch_counts_whole_epochs():
+  """steps_per_epoch = 2.0 (a config's 2e0) is the integer 2: epochs stay integers."""
+  as_float = schedules.fixed_interval_decay(1.0, 1.0, 1, steps_per_epoch=2.0)
+  as_int = schedules.fixed_interval_decay(1.0, 1.0, 1, steps_per_epoch=2)
+  for step in range(6):
+    assert float(as_float(step)) == float(as_int(step))
+  assert float(as_int(5)) == pytest.approx(1.0 / 3)  # step 5 is in epoch 2
+

@@ -12,6 +12,7 @@ import pytest
 from dlcourse import data, initializers, plots, sweep, train
 from dlcourse.errors import ConfigError, ShapeError
 from dlcourse.models import dense
+from experiments.runner.env import Env
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 ARCH = dense.Architecture.make((5, 4, 3, 1))
@@ -266,10 +267,11 @@ def test_random_search_experiment_moons():
   from experiments import random_search
   config = _experiment_config(problem="moons", num_points=4, record_every=50)
   config.moons.num_iterations = 200
-  record, figures = random_search.run(config, None)
-  assert len(record["table"]) == 4 and record["best"] == record["table"][0]
-  assert record["problem"]["dev_examples"] == 300 and "fresh" in record["problem"]["dev_set"]
-  assert record["test_accuracy"] == record["best"]["dev_accuracy"]
+  record, figures = random_search.run(config, Env.plain())
+  metrics = record["metrics"]
+  assert len(metrics["table"]) == 4 and metrics["best"] == metrics["table"][0]
+  assert metrics["problem"]["dev_examples"] == 300 and "fresh" in metrics["problem"]["dev_set"]
+  assert record["dev_accuracy"] == metrics["best"]["dev_accuracy"]
   assert [c[0] for c in record["costs"]] == [0, 50, 100, 150]
   assert set(figures) == {"accuracy_vs_lr.png", "best_cost.png"}
   assert all(png.startswith(PNG_SIGNATURE) for png in figures.values())
@@ -279,19 +281,19 @@ def test_random_search_experiment_cats(data_dir):
   from experiments import random_search
   config = _experiment_config(problem="cats", num_points=2, record_every=2)
   config.cats.num_iterations = 4
-  record, _ = random_search.run(config, data_dir)
-  assert record["problem"]["layer_dims"] == [12288, 20, 7, 5, 1]
-  assert record["problem"]["dev_examples"] == 50
+  record, _ = random_search.run(config, Env.plain(data_dir=data_dir))
+  assert record["metrics"]["problem"]["layer_dims"] == [12288, 20, 7, 5, 1]
+  assert record["metrics"]["problem"]["dev_examples"] == 50
 
 
 def test_random_search_experiment_rejects_bad_settings():
   from experiments import random_search
   with pytest.raises(ConfigError, match="problem"):
-    random_search.run(_experiment_config(problem="digits"), None)
+    random_search.run(_experiment_config(problem="digits"), Env.plain())
   config = _experiment_config(problem="moons")
   config.moons.dev_seed = 3
   with pytest.raises(ConfigError, match="dev_seed"):
-    random_search.run(config, None)
+    random_search.run(config, Env.plain())
 
 
 # --- the benchmark -------------------------------------------------------------------

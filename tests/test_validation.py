@@ -1,10 +1,12 @@
 """Tests for dlcourse.validation: every check raises the right error with a useful message."""
 import re
 
+import jax
 import numpy as np
 import pytest
 
-from dlcourse.errors import DataError, ShapeError
+from dlcourse import validation
+from dlcourse.errors import ConfigError, DataError, ShapeError
 from dlcourse.validation import check_features, check_layer_dims, check_same_features, \
     check_xy
 
@@ -195,3 +197,114 @@ def test_check_same_features_needs_2d():
   with pytest.raises(ShapeError, match=r"dev: expected X of shape \(n_x, m\), got shape "
                      r"\(3,\)"):
     check_same_features(np.zeros((3, 10)), np.zeros(3))
+
+
+# --- hyperparameters: positive_int, learning_rate, seed, counts ------------------------
+
+
+
+@pytest.mark.parametrize("value, expected", [
+    (3, 3), (np.int64(7), 7), (np.array(5), 5), (1e4, 10000), (np.float32(2.0), 2)])
+def test_positive_int_accepts_integers_and_integral_floats(value, expected):
+  result = validation.positive_int("num_epochs", value)
+  assert result == expected and type(result) is int
+
+
+@pytest.mark.parametrize("value", [0, -3, True, False, 2.5, float("nan"), float("inf"),
+                                   "10", None, np.array([3]), 1 + 0j])
+def test_positive_int_refuses_the_rest_in_one_line(value):
+  with pytest.raises(ConfigError, match=r"^num_epochs must be a positive integer, got ") as e:
+    validation.positive_int("num_epochs", value)
+  assert "\n" not in str(e.value)
+
+
+def test_count_bounds_a_positive_int():
+  assert validation.count("batch_size", 64, 64) == 64
+  with pytest.raises(ConfigError, match=r"batch_size = 65 is too large: at most 64"):
+    validation.count("batch_size", 65, 64)
+
+
+@pytest.mark.parametrize("value", [0.0075, 1, np.float32(0.5), np.array(1e-3)])
+def test_learning_rate_accepts_finite_positive_reals(value):
+  assert validation.learning_rate(value) == pytest.approx(float(value))
+
+
+@pytest.mark.parametrize("value", [0, -0.1, float("nan"), float("inf"), True, "0.1",
+                                   np.array([0.1, 0.2])])
+def test_learning_rate_refuses_the_rest(value):
+  with pytest.raises(ConfigError, match="^learning_rate must be a"):
+    validation.learning_rate(value)
+
+
+def test_learning_rate_message_can_name_the_field():
+  with pytest.raises(ConfigError, match="^learning_rate0 must be a finite number > 0"):
+    validation.learning_rate(-1.0, name="learning_rate0")
+
+
+def test_real_bounds_and_flag():
+  assert validation.non_negative_real("decay_rate", 0) == 0.0
+  with pytest.raises(ConfigError, match="decay_rate must be a finite number >= 0"):
+    validation.non_negative_real("decay_rate", float("inf"))
+  with pytest.raises(ConfigError, match="epsilon must be a finite number > 0"):
+    validation.positive_real("epsilon", 0.0)
+  assert validation.flag("course_timing", np.bool_(True)) is True
+  with pytest.raises(ConfigError, match="course_timing must be a bool, got 1"):
+    validation.flag("course_timing", 1)
+
+
+def test_layer_sizes():
+  assert validation.layer_sizes([2, np.int64(4), 1]) == (2, 4, 1)
+  for bad, where in (([2, 2.7, 1], r"layer_dims\[1\] = 2.7"), ([2, True], r"\[1\] = True"),
+                     ([3, 0, 1], r"\[1\] = 0"), ([5], r"got \[5\]")):
+    with pytest.raises(ConfigError, match=where):
+      validation.layer_sizes(bad)
+
+
+@pytest.mark.parametrize("course_compat", [False, True])
+def test_seed_range(course_compat):
+  for good in (0, 42, np.uint32(7), 2**32 - 1):
+    assert validation.seed(good, course_compat=course_compat) == int(good)
+  why = "RandomState" if course_compat else "repeat seed 0's numbers"
+  with pytest.raises(ConfigError, match=rf"seed must be in \[0, 4294967295\].*{why}"):
+    validation.seed(2**32, course_compat=course_compat)
+  with pytest.raises(ConfigError, match="negative -1"):
+    validation.seed(-1, course_compat=course_compat)
+
+
+@pytest.mark.parametrize("value", [1e20, 3.0, True, "7", None])
+def test_seed_refuses_non_integers(value):
+  with pytest.raises(ConfigError, match=r"^seed must be an integer in \[0, 4294967295\]"):
+    validation.seed(value)
+
+
+def test_seed_limit_is_where_jax_keys_start_to_repeat():
+  """The reason for MAX_SEED: without x64, key(2**32 + s) is key(s)."""
+  if jax.config.jax_enable_x64:
+    pytest.skip("with x64 on, JAX keeps all 64 bits")
+  same = jax.random.key_data(jax.random.key(2**32 + 5)) == jax.random.key_data(jax.random.key(5))
+  assert bool(same.all())
+
+
+def test_num_steps_and_record_length():
+  assert validation.num_steps("num_iterations", 2500) == 2500
+  assert validation.record_length(2500, 100) == 25
+  assert validation.record_length(2501, 100) == 26  # 0, 100, ..., 2500
+  with pytest.raises(ConfigError, match=r"num_epochs = 2147483648 exceeds 2,147,483,647"):
+    validation.num_steps("num_epochs", 2**31)
+  # 1e12 iterations: refused in one line before a 1e10-entry record is allocated.
+  with pytest.raises(ConfigError, match=r"^num_iterations = 1000000000000.0 exceeds"):
+    validation.record_length(1e12, 100)
+  with pytest.raises(ConfigError, match=r"would record 1,000,000,000 costs \(more than "
+                     r"10,000,000\); raise record_every"):
+    validation.record_length(10**9, 1)
+  with pytest.raises(ConfigError, match="record_every must be a positive integer"):
+    validation.record_length(100, 0)
+
+
+def test_label_and_one_hot_value_checks():
+  validation.check_label_values(np.array([[0, 2, 1]]), 3)
+  with pytest.raises(DataError, match=r"train: labels must be \{0, 1\}; offending values: \[2\]"):
+    validation.check_label_values(np.array([[0, 2, 1]]), name="train")
+  validation.check_one_hot_values(np.eye(3))
+  with pytest.raises(DataError, match="exactly one 1 per column"):
+    validation.check_one_hot_values(np.ones((2, 2)))

@@ -76,41 +76,124 @@ class LayerCache(NamedTuple):
   D: Optional[jax.Array]
 
 
+def _is_traced(*arrays):
+  """True if any array is a tracer (inside jit / vmap / grad): its shape is known, its
+  values are not, so only shape checks can run."""
+  return any(isinstance(a, jax.core.Tracer) for a in arrays)
+
+
 def check_params(params, arch):
-  """Raises ShapeError unless params hold W^[l] (n_l, n_{l-1}) and b^[l] (n_l, 1)."""
+  """Raises ShapeError unless params hold W^[l] (n_l, n_{l-1}) and b^[l] (n_l, 1).
+
+  Shapes only, so it works on tracers too. Names the missing, unexpected or misshapen
+  entries and the architecture they were checked against.
+  """
+  if not hasattr(params, "keys"):
+    raise ShapeError(f"params must be a dict {{'W1', 'b1', ...}}, got {type(params).__name__}")
   expected = {}
   for l in range(1, arch.num_layers + 1):
     expected[f"W{l}"] = (arch.layer_dims[l], arch.layer_dims[l - 1])
     expected[f"b{l}"] = (arch.layer_dims[l], 1)
-  if set(params) != set(expected):
-    raise ShapeError(f"params keys {sorted(params)} do not match the architecture's "
-                     f"{sorted(expected)}")
+  missing = [k for k in expected if k not in params]
+  extra = sorted(str(k) for k in params if k not in expected)
+  if missing or extra:
+    parts = ([f"lack {missing}"] if missing else []) + ([f"have unexpected {extra}"] if extra else [])
+    raise ShapeError(f"params {' and '.join(parts)} for layer_dims {arch.layer_dims} "
+                     f"(expected keys {list(expected)})")
   for name, shape in expected.items():
-    if tuple(params[name].shape) != shape:
-      raise ShapeError(f"{name} has shape {tuple(params[name].shape)}, expected {shape} "
+    actual = tuple(np.shape(params[name]))
+    if actual != shape:
+      raise ShapeError(f"{name} has shape {actual}, expected {shape} "
                        f"for layer_dims {arch.layer_dims}")
+
+
+def _check_x_shape(X, arch, name=""):
+  """ShapeError unless X is (n_x, m) with n_x = layer_dims[0] and m >= 1; returns m."""
+  p = f"{name}: " if name else ""
+  n_x, shape = arch.layer_dims[0], tuple(np.shape(X))
+  if len(shape) != 2:
+    raise ShapeError(f"{p}expected X of shape (n_x, m) = ({n_x}, m), one example per "
+                     f"column, got shape {shape}")
+  if shape[0] != n_x:
+    hint = " (it looks transposed: use X.T)" if shape[1] == n_x else ""
+    raise ShapeError(f"{p}layer_dims[0] = {n_x} but X has n_x = {shape[0]} features "
+                     f"(rows); they must match{hint}")
+  if shape[1] < 1:
+    raise ShapeError(f"{p}X of shape {shape} has no examples (m = 0)")
+  return shape[1]
+
+
+def _check_y_shape(Y, arch, m, name=""):
+  """ShapeError unless Y is (n_L, m): (1, m) labels for sigmoid, (K, m) one-hot for a
+  K-unit softmax, (n_L, m) targets for linear. Never lets a shape broadcast."""
+  p = f"{name}: " if name else ""
+  output, n_y, shape = arch.activations[-1], arch.layer_dims[-1], tuple(np.shape(Y))
+  expected = (n_y, m)
+  if shape == expected and not (output == "sigmoid" and n_y != 1):
+    return
+  if output == "sigmoid" and n_y != 1:  # the architecture is wrong, not Y
+    raise ShapeError(f"{p}a sigmoid output takes (1, m) labels, so layer_dims must end "
+                     f"in 1, but layer_dims[-1] = {n_y} in {arch.layer_dims} "
+                     f"(Y has shape {shape})")
+  what = {"sigmoid": "labels", "softmax": "one-hot labels"}.get(output, "targets")
+  head = f"{p}expected Y of shape (n_L, m) = {expected} ({what} for the {output} output)"
+  if output == "softmax" and shape == (1, m):
+    raise ShapeError(f"{head}, got a (1, m) = {shape} row of class labels: encode it with "
+                     f"dlcourse.data.one_hot(Y, {n_y}) (labels are never broadcast)")
+  if len(shape) == 1 and shape[0] == m and n_y == 1:
+    hint = " (a 1-D Y: use Y.reshape(1, -1))"
+  elif shape == (m, n_y):
+    hint = " (it looks transposed: use Y.T)"
+  elif len(shape) == 2 and shape[1] == m:
+    rows = f"{shape[0]} row" + ("" if shape[0] == 1 else "s")
+    hint = (f" (the output layer has layer_dims[-1] = {n_y} units but Y has {rows}; "
+            "they must match)")
+  elif len(shape) == 2 and shape[0] == n_y:
+    hint = f" (Y has {shape[1]} examples but X has {m})"
+  else:
+    hint = ""
+  raise ShapeError(f"{head}, got shape {shape}{hint}")
+
+
+def check_inputs(params, X, arch, Y=None):
+  """Shape checks of a public call (``cost_and_grads``, ``accuracy``, ``predict``).
+
+  params match the architecture (``check_params``), X is (n_x, m) with n_x =
+  layer_dims[0], and Y (when given) is (n_L, m) as ``_check_y_shape`` says. Shapes only:
+  cheap, and valid on tracers, so it runs on the host before (or while) tracing and a
+  bad call fails with one ShapeError instead of a dot_general error or a silent
+  broadcast. Value checks (finite X, labels in range) are ``check_data``'s job.
+  """
+  check_params(params, arch)
+  m = _check_x_shape(X, arch)
+  if Y is not None:
+    _check_y_shape(Y, arch, m)
 
 
 def check_data(X, Y, arch, *, name=""):
   """Checks (X, Y) against the architecture on the host, before anything is compiled.
 
-  X: finite, non-empty (n_x, m) with n_x = layer_dims[0]. Y: labels in {0, 1} as (1, m)
-  for a sigmoid output; a (1, m) label row in [0, K) or a (K, m) one-hot matrix for a
-  softmax output of K units; finite (n_L, m) targets for a linear output. Raises
-  DataError / ShapeError (from ``dlcourse.validation``) naming what is wrong.
+  X: finite, non-empty (n_x, m) with n_x = layer_dims[0]. Y, of shape (n_L, m) with
+  n_L = layer_dims[-1] (the output layer is checked against Y): labels in {0, 1} as
+  (1, m) for a sigmoid output (n_L = 1); one-hot (K, m) for a softmax output of K units
+  (a (1, m) row of class labels is refused: encode it with ``data.one_hot``); finite
+  targets for a linear output. Returns (X, Y) as NumPy arrays. For tracers (under jit
+  or vmap) only the shapes are checked and (X, Y) are returned as given. Raises
+  DataError / ShapeError naming what is wrong.
   """
+  if _is_traced(X, Y):
+    _check_y_shape(Y, arch, _check_x_shape(X, arch, name), name)
+    return X, Y
+  X = validation.check_features(X, name=name)  # ndim, empty, dtype, NaN/inf
+  Y = np.asarray(Y)
+  _check_y_shape(Y, arch, _check_x_shape(X, arch, name), name)
   output = arch.activations[-1]
   if output == "sigmoid":
-    X, Y = validation.check_xy(X, Y, name=name)
+    validation.check_label_values(Y, 2, name=name)
   elif output == "softmax":
-    X, Y = validation.check_xy(X, Y, num_classes=arch.layer_dims[-1], name=name)
+    validation.check_one_hot_values(Y, name=name)
   else:
-    X = validation.check_features(X, name=name)
     validation.check_features(Y, name=f"{name} targets" if name else "targets")
-    if np.shape(Y) != (arch.layer_dims[-1], X.shape[1]):
-      raise ShapeError(f"expected targets Y of shape {(arch.layer_dims[-1], X.shape[1])}, "
-                       f"got {np.shape(Y)}")
-  validation.check_layer_dims(arch.layer_dims, X.shape[0], arch.layer_dims[-1])
   return X, Y
 
 
@@ -118,7 +201,7 @@ def check_data(X, Y, arch, *, name=""):
 
 def linear_forward(A_prev, W, b):
   """Z = W A_prev + b: (n_l, n_{l-1}) @ (n_{l-1}, m) + (n_l, 1) -> (n_l, m)."""
-  return W @ A_prev + b
+  return _W_times(W, A_prev) + b
 
 
 def linear_backward(dZ, A_prev, W):
@@ -128,10 +211,11 @@ def linear_backward(dZ, A_prev, W):
   averaged cost is applied here, once, as in the course.
   """
   m = A_prev.shape[1]
-  dW = (dZ @ A_prev.T) / m
+  dW = _times_transpose(dZ, A_prev) / m
   db = jnp.sum(dZ, axis=1, keepdims=True) / m
   dA_prev = W.T @ dZ
   return dA_prev, dW, db
+
 
 
 def layer_forward(A_prev, W, b, activation):
@@ -144,6 +228,56 @@ def layer_backward(dA, cache, W, activation):
   """(dA_prev, dW, db) for A = g(W A_prev + b), from dA (already dropout-masked)."""
   dZ = ACTIVATIONS[activation].backward(dA, cache.Z, cache.A)
   return linear_backward(dZ, cache.A_prev, W)
+
+# --- how the products with a large input are laid out (speed only) ------------------
+#
+# The values are exactly the formulas above; only the memory order in which the two
+# products that read a large A_prev (the network's input X: 10 MB for the cats) find it
+# changes. Both products contract over a dimension of A_prev, and XLA:CPU's matrix
+# library (YNNPACK, which runs its dots) repacks that operand into panels on every
+# call. Stored course-wise, A_prev (n, m) is a slow source for both: the cats' forward
+# W1 X, (20, 12288) @ (12288, 209), ran at 13-27 GFLOP/s on a Zen 3 pair of cores. The
+# same two products read from an examples-major copy A_prev^T (m, n) ran at 65-87
+# (forward) and 52-69 (backward) GFLOP/s there, so for a large A_prev they read it:
+#     Z  = W A_prev     contracts W's rows with A_prev^T's rows (both contiguous);
+#     dW = dZ A_prev^T  is the plain product dZ (n_l, m) @ A_prev^T (m, n).
+# A_prev^T is a copy. For X it does not change between iterations, so inside a compiled
+# training loop XLA makes it once, before the loop (loop-invariant code motion): one
+# examples-major copy of X per fit. The outputs keep the course's layout, so nothing
+# else changes, and under jax.vmap (a sweep: W batched, X shared) the products stay
+# the one large product per direction that ``dlcourse.sweep`` relies on.
+# Logistic regression's matrix-vector products gain too (1.6x float32, 2.2x float64
+# there). Below ~0.5 M entries of A_prev (measured crossover) the extra copy costs more
+# than it saves, and small inputs keep the course's order. benchmarks/RESULTS.md has the
+# figures; tests/test_layouts.py checks the values and the compiled layout.
+
+_LARGE_INPUT_ENTRIES = 1 << 19
+
+
+def _reads_transposed_copy(A_prev):
+  """Whether the products with A_prev read an examples-major copy of it (see above)."""
+  return A_prev.ndim == 2 and A_prev.size >= _LARGE_INPUT_ENTRIES
+
+
+def _transposed_copy(A):
+  """A^T (m, n) as an array of its own. The barrier stops XLA from folding the
+  transpose into the product that reads it, which would give back the course's order."""
+  return jax.lax.optimization_barrier(A.T)
+
+
+def _W_times(W, A_prev):
+  """W A_prev: (n_l, n) @ (n, m) -> (n_l, m)."""
+  if _reads_transposed_copy(A_prev):
+    # W A_prev = sum over n of W[:, n] A_prev^T[:, n]: contract the last axes.
+    return jax.lax.dot_general(W, _transposed_copy(A_prev), (((1,), (1,)), ((), ())))
+  return W @ A_prev
+
+
+def _times_transpose(dZ, A_prev):
+  """dZ A_prev^T: (n_l, m) @ (m, n) -> (n_l, n)."""
+  if _reads_transposed_copy(A_prev):
+    return dZ @ _transposed_copy(A_prev)
+  return dZ @ A_prev.T
 
 
 # --- the whole net ----------------------------------------------------------------
@@ -206,6 +340,7 @@ def cost(params, X, Y, arch, lambd=0.0, dropout=None):
 
 def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual"):
   """(J, dJ/dparams) by the hand-derived backward (``manual``) or ``jax.grad`` (``autodiff``)."""
+  check_inputs(params, X, arch, Y)
   if method == "autodiff":
     return jax.value_and_grad(cost)(params, X, Y, arch, lambd, dropout)
   if method != "manual":
@@ -217,6 +352,7 @@ def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual")
 
 def predict(params, X, arch):
   """Class predictions (1, m): A > 0.5 for sigmoid, argmax for softmax; A for linear."""
+  check_inputs(params, X, arch)
   AL, _ = forward(params, X, arch)
   output = arch.activations[-1]
   if output == "sigmoid":
@@ -233,5 +369,6 @@ def labels_of(Y):
 
 def accuracy(params, X, Y, arch):
   """Fraction of columns whose prediction equals the label."""
+  check_inputs(params, X, arch, Y)
   correct = predict(params, X, arch) == labels_of(Y)
   return jnp.mean(correct.astype(X.dtype))

@@ -9,8 +9,17 @@ with early stopping on the dev cost. The course has no number for this set; expe
 """
 import ml_collections
 
+from experiments.runner.rows import Course, Row
 
-def get_config():
+DATA_FILES = ()
+REPORT = (
+    Row("c2w1_digits", "C2W1 softmax net + early stopping, 8x8 digits", Course(),
+        note="no course number"),
+)
+
+
+def get_config(variant=None):
+  del variant  # this experiment has no variants
   config = ml_collections.ConfigDict()
   config.hidden_dims = (64,)
   config.initialization = "he"

@@ -10,7 +10,15 @@ Ours also compares with jax.grad and names the disagreeing parameters (W2, b1).
 import ml_collections
 
 
-def get_config():
+def DATA_FILES(config):  # pylint: disable=invalid-name
+  return ("train_catvnoncat.h5", "test_catvnoncat.h5") if config.case == "cats" else ()
+
+
+REPORT = ()  # the report has its own gradient-check section
+
+
+def get_config(variant=None):
+  del variant  # this experiment has no variants
   config = ml_collections.ConfigDict()
   config.case = "course"   # "course": the notebook's 4-5-3-1 net; "cats": any model and batch,
                            # here the L-layer cat net on a batch of the cat pictures

@@ -39,7 +39,15 @@ devices, cats' 209 = 11 * 19 does not). Several hosts: add
 import ml_collections
 
 
-def get_config():
+def DATA_FILES(config):  # pylint: disable=invalid-name
+  return ("train_catvnoncat.h5", "test_catvnoncat.h5") if config.problem == "cats" else ()
+
+
+REPORT = ()  # a sweep: see its ranked table (python -m experiments random_search)
+
+
+def get_config(variant=None):
+  del variant  # this experiment has no variants
   config = ml_collections.ConfigDict()
   config.problem = "cats"              # or "moons"
   config.num_points = 64

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from dlcourse import runlog
+from experiments.runner import metrics as runlog
 
 
 class FakeClock:
@@ -111,18 +111,3 @@ def test_tensorboard_is_optional(tmp_path, monkeypatch):
   log.log(fit=0, step=0, cost=1.0)
   log.close()
   assert log.writer is None and not (tmp_path / "tensorboard").exists()
-
-
-def test_an_unwritable_workdir_is_a_clear_error(tmp_path, monkeypatch):
-  blocker = tmp_path / "a_file"
-  blocker.write_text("not a directory")
-  with pytest.raises(runlog.WorkdirError, match=f"workdir {blocker}/run is not writable: "
-                     "Not a directory"):
-    runlog.prepare_workdir(blocker / "run")
-
-  def read_only(self, data):
-    raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
-
-  monkeypatch.setattr(runlog.pathlib.Path, "write_bytes", read_only)
-  with pytest.raises(runlog.WorkdirError, match="is not writable: Read-only file system"):
-    runlog.prepare_workdir(tmp_path / "run")

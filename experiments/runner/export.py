@@ -3,6 +3,7 @@
 File layout (everything at the root, course names)::
 
     W1, b1, ..., WL, bL     datasets: W^[l] (n_l, n_{l-1}), b^[l] (n_l, 1)
+      attrs: layer (l), kind ("weights" / "biases")
     attrs:
       format           "dlcourse.dense-params"
       format_version   1
@@ -13,15 +14,20 @@ File layout (everything at the root, course names)::
       + any extra attrs the caller passes (experiment, config_json, accuracies)
 
 Plain h5py + NumPy reproduce the forward pass: ``Z = f["W1"][()] @ X + f["b1"][()]``.
-Writes go to a temporary file that is renamed into place, so a crash never leaves a
-truncated file under the final name.
+
+The file is built in memory (HDF5 on a ``BytesIO``) and written with
+``rundir.write_bytes``: HDF5 never touches the disk itself. Writing through HDF5 onto a
+full disk used to crash the interpreter (a failed flush when the file is closed ends in
+a segfault or an abort); now a full disk is one ``WriteError`` line naming the file, and
+the previous file under that name stays intact.
 """
-import os
+import io
 import pathlib
 
 import numpy as np
 
 from dlcourse.errors import DataError
+from experiments.runner import rundir
 
 FORMAT = "dlcourse.dense-params"
 FORMAT_VERSION = 1
@@ -29,7 +35,7 @@ FORMAT_VERSION = 1
 
 def library_version():
   """dlcourse's installed version ("unknown" when run from a bare checkout)."""
-  from importlib import metadata
+  from importlib import metadata  # pylint: disable=import-outside-toplevel
   try:
     return metadata.version("dlcourse")
   except metadata.PackageNotFoundError:
@@ -37,7 +43,7 @@ def library_version():
 
 
 def _architecture_attrs(params, arch):
-  import jax
+  import jax  # pylint: disable=import-outside-toplevel
   first = np.asarray(params["W1"])
   return {
       "format": FORMAT, "format_version": FORMAT_VERSION,
@@ -49,26 +55,34 @@ def _architecture_attrs(params, arch):
   }
 
 
-def save_params(path, params, arch, *, attrs=None):
-  """Writes ``params`` ({"W1", "b1", ...}) of ``arch`` to an HDF5 file; returns its path."""
-  import h5py
-  from dlcourse.models import dense
+def params_to_bytes(params, arch, *, attrs=None):
+  """The HDF5 file of ``params`` ({"W1": W^[1] (n_1, n_0), "b1": (n_1, 1), ...}) as bytes.
+
+  Raises ShapeError (before building anything) when params do not fit ``arch``.
+  """
+  import h5py  # pylint: disable=import-outside-toplevel
+  from dlcourse.models import dense  # pylint: disable=import-outside-toplevel
   dense.check_params(params, arch)
-  path = pathlib.Path(path)
-  tmp = path.with_name(path.name + ".tmp")
-  try:
-    with h5py.File(tmp, "w") as f:
-      for l in range(1, arch.num_layers + 1):
-        for kind, name in (("weights", f"W{l}"), ("biases", f"b{l}")):
-          dataset = f.create_dataset(name, data=np.asarray(params[name]))
-          dataset.attrs["layer"] = l
-          dataset.attrs["kind"] = kind
-      for key, value in {**_architecture_attrs(params, arch), **(attrs or {})}.items():
-        f.attrs[key] = value
-    os.replace(tmp, path)
-  finally:
-    tmp.unlink(missing_ok=True)
-  return path
+  buffer = io.BytesIO()
+  with h5py.File(buffer, "w") as f:
+    for l in range(1, arch.num_layers + 1):
+      for kind, name in (("weights", f"W{l}"), ("biases", f"b{l}")):
+        dataset = f.create_dataset(name, data=np.asarray(params[name]))
+        dataset.attrs["layer"] = l
+        dataset.attrs["kind"] = kind
+    for key, value in {**_architecture_attrs(params, arch), **(attrs or {})}.items():
+      f.attrs[key] = value
+  return buffer.getvalue()
+
+
+def save_params(path, params, arch, *, attrs=None):
+  """Writes ``params`` of ``arch`` to the HDF5 file ``path`` atomically; returns the path.
+
+  Raises ShapeError when params do not fit ``arch`` (nothing written) and
+  ``rundir.WriteError`` (an OSError: ``cannot write <path>: <reason>``) when the file
+  cannot be written; a previous file at ``path`` is then left as it was.
+  """
+  return rundir.write_bytes(pathlib.Path(path), params_to_bytes(params, arch, attrs=attrs))
 
 
 def _as_str(value):
@@ -80,7 +94,7 @@ def load_params(path):
 
   Raises DataError naming the file and what is wrong with it.
   """
-  import h5py
+  import h5py  # pylint: disable=import-outside-toplevel
   path = pathlib.Path(path)
   if not path.is_file():
     raise DataError(f"parameter file not found: {path}")
@@ -110,6 +124,6 @@ def load_params(path):
 
 def load_architecture(path):
   """(params, dense.Architecture) from an exported file."""
-  from dlcourse.models import dense
+  from dlcourse.models import dense  # pylint: disable=import-outside-toplevel
   params, meta = load_params(path)
   return params, dense.Architecture(tuple(meta["layer_dims"]), tuple(meta["activations"]))

@@ -18,32 +18,8 @@ import pathlib
 import sys
 import time
 
-from dlcourse.errors import DLCourseError
 
 METRICS = "metrics.jsonl"
-
-
-class WorkdirError(DLCourseError):
-  """The run directory cannot be created or written."""
-
-
-def prepare_workdir(workdir):
-  """Creates ``workdir`` and proves it writable (a probe file), before any training.
-
-  Raises WorkdirError naming the directory and the OS's reason, so a run does not
-  train for minutes and then fail to save.
-  """
-  path = pathlib.Path(workdir)
-  probe = path / f".write-probe-{os.getpid()}"
-  try:
-    path.mkdir(parents=True, exist_ok=True)
-    probe.write_bytes(b"ok")
-    probe.unlink()
-  except OSError as e:
-    reason = e.strerror or str(e)
-    raise WorkdirError(f"workdir {path} is not writable: {reason} "
-                       f"({type(e).__name__}); choose another --workdir") from e
-  return path
 
 
 def read_metrics(path):
@@ -157,7 +133,8 @@ class RunLog:
     self.stream = stream
     self.clock = clock
     self.opened = clock()
-    self.writer = tensorboard_writer(self.workdir / "tensorboard") if tensorboard else None
+    self.tensorboard = tensorboard
+    self.writer = None     # made on the first line: a refused run creates nothing
     self._file = None
 
   def _handle(self):
@@ -177,6 +154,9 @@ class RunLog:
     record["wall_time"] = round(now, 3)
     record["elapsed_s"] = round(now - self.opened, 4)
     self._handle().write(json.dumps(record) + "\n")
+    if self.tensorboard and self.writer is None:
+      self.writer = tensorboard_writer(self.workdir / "tensorboard")
+      self.tensorboard = self.writer is not None
     if self.writer is not None:
       for name in ("cost", "learning_rate", "train_accuracy"):
         value = record.get(name)

@@ -1,0 +1,441 @@
+"""The one training loop: every trainer of the library is a use of ``run``.
+
+One optimizer step on a batch (X_t, Y_t), for any ``optax.GradientTransformation``::
+
+    J, grads, model_state = grad_fn(params, model_state, X_t, Y_t, key_t)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)      # dlcourse.optim.gd(alpha):
+                                                       #   W := W + (-alpha dW) = W - alpha dW
+
+``key_t = fold_in(state.key, t)`` with t the absolute step (None without a key), so any
+step's randomness (dropout masks) is a function of (key, t) alone.
+
+What an *iteration* is depends on ``batching``:
+
+* ``FullBatch()``: one step on all m columns (Course 1's gradient descent; C2W1).
+* ``Epochs(batch_size, permutations=..., key=...)``: one epoch of C2W2's mini-batch
+  descent. Epoch e shuffles the columns by ``permutations[e]`` (the notebook's
+  ``np.random.seed(11 + e)`` rows) or by ``permutation(fold_in(key, e), m)``, cuts them
+  into ceil(m / B) batches, the last one partial (m mod B columns), and takes one step
+  per batch. Its cost is the notebook's ``(1/m) sum_t m_t J^{t}``.
+* ``InOrder(batch_size)``: the same epochs without shuffling (batches in column order).
+
+``run`` runs ``num_iterations`` iterations from ``state`` and records the cost of the
+iterations i0, i0 + N, i0 + 2N, ... (N = ``record_every``, i0 the first one): the cost
+of a full-batch iteration is J before its update (as the notebooks print it), of an
+epoch its epoch cost. The iteration index is ``state.step // steps_per_iteration``, so
+a run in chunks -- ``run(state, ..., num_iterations=chunk)`` again and again from the
+returned state -- gives bit for bit the states and costs of one uninterrupted run, and
+``TrainState`` is all a checkpoint needs.
+
+Compilation: the iteration is traced once per batch shape (``Epochs`` with a partial
+last batch: twice), and the recording costs no second copy of it: a ``lax.scan`` over
+the blocks of N iterations holds one loop over the block (dynamic trip count, so the
+last, shorter block is the same code) that keeps the first iteration's cost.
+Hyperparameters inside ``grad_fn`` and ``optimizer`` stay traced when they are built
+from traced values inside the caller's jitted function (``train.gd_chunk`` does this
+for alpha, lambda and keep_prob), so one program serves every value and ``jax.vmap``
+sweeps them. (A traced alpha and a compile-time constant alpha give programs that XLA
+simplifies differently, so their iterates may differ in the last bit; ``optim.gd``'s
+W + (-alpha dW) itself is bit for bit W - alpha dW either way -- tests/test_loop.py.)
+
+For a jitted loop called from the host: ``run_jit(state, X, Y, grad_fn, optimizer=...,
+num_iterations=..., record_every=..., batching=...)``. ``grad_fn`` and ``batching`` are
+pytrees (``DenseGradFn``: lambda, keep_prob and fixed masks are traced leaves; any other
+function: ``jax.tree_util.Partial(fn)``); ``optimizer``, ``num_iterations`` and
+``record_every`` are static. ``run_jit.lower(...).compile()`` once per chunk length
+serves every chunk: the start is ``state.step``, a traced value.
+"""
+import dataclasses
+import functools
+from typing import Any, Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from dlcourse import regularization as reg
+from dlcourse.errors import ConfigError
+from dlcourse.models import dense
+
+__all__ = [
+    "TrainState", "init_state", "FullBatch", "Epochs", "InOrder", "FULL_BATCH",
+    "Batches", "num_batches", "steps_per_iteration", "partition", "epoch_permutation",
+    "DenseGradFn", "dense_grad_fn", "optimizer_step", "run_blocks", "run", "run_jit",
+    "Program",
+]
+
+
+class TrainState(NamedTuple):
+  """Everything a run needs to continue, as a pytree (what a checkpoint holds).
+
+  params: {"W1", "b1", ...} (any pytree).
+  opt_state: the optimizer's state (its own step counters included).
+  model_state: state the model carries between steps besides its parameters (batch
+    norm's running averages, say), threaded through ``grad_fn``; None when there is none.
+  step: int32 scalar, optimizer steps taken so far. At an iteration boundary it is
+    ``iteration * steps_per_iteration``, which is how a chunk knows where it starts.
+  key: base PRNG key of the steps' randomness (step t gets ``fold_in(key, t)``), or None.
+  """
+  params: Any
+  opt_state: Any
+  model_state: Any
+  step: jax.Array
+  key: Optional[jax.Array]
+
+
+def init_state(params, optimizer: optax.GradientTransformation, key=None, model_state=None,
+               step=0) -> TrainState:
+  """The state before step ``step`` (default 0): fresh optimizer state."""
+  return TrainState(params, optimizer.init(params), model_state,
+                    jnp.asarray(step, jnp.int32), key)
+
+
+# --- batching: what one iteration is ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FullBatch:
+  """One iteration = one step on all m columns."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Epochs:
+  """One iteration = one shuffled epoch of ``batch_size``-column mini-batches.
+
+  Exactly one of ``permutations`` ((E, m) ints, row e = epoch e's order, E >= the last
+  epoch run; indexed by the absolute epoch, so every chunk gets the same table) and
+  ``key`` (epoch e: ``permutation(fold_in(key, e), m)``) is given.
+  """
+  batch_size: int
+  permutations: Optional[jax.Array] = None
+  key: Optional[jax.Array] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class InOrder:
+  """One iteration = one epoch of ``batch_size``-column mini-batches in column order."""
+  batch_size: int
+
+
+jax.tree_util.register_dataclass(FullBatch, data_fields=[], meta_fields=[])
+jax.tree_util.register_dataclass(Epochs, data_fields=["permutations", "key"],
+                                 meta_fields=["batch_size"])
+jax.tree_util.register_dataclass(InOrder, data_fields=[], meta_fields=["batch_size"])
+
+FULL_BATCH = FullBatch()
+
+
+class Batches(NamedTuple):
+  """One epoch's mini-batches, stacked so that a ``lax.scan`` can walk them.
+
+  X, Y: the full batches, (num_full, n_x, batch_size) and (num_full, n_y, batch_size).
+  rest_X, rest_Y: the partial last batch, (n_x, m mod batch_size) and
+    (n_y, m mod batch_size), or None when batch_size divides m.
+  """
+  X: jax.Array
+  Y: jax.Array
+  rest_X: Optional[jax.Array]
+  rest_Y: Optional[jax.Array]
+
+
+def num_batches(m: int, batch_size: int) -> int:
+  """Mini-batches per epoch, ceil(m / batch_size): the schedules' steps_per_epoch."""
+  return -(-int(m) // int(batch_size))
+
+
+def steps_per_iteration(batching, m: int) -> int:
+  """Optimizer steps per iteration: 1 for ``FullBatch``, ceil(m / B) for epochs."""
+  if isinstance(batching, FullBatch):
+    return 1
+  if isinstance(batching, (Epochs, InOrder)):
+    return num_batches(m, batching.batch_size)
+  raise ConfigError(f"batching must be FullBatch(), Epochs(...) or InOrder(...), "
+                    f"got {batching!r}")
+
+
+def epoch_permutation(key: jax.Array, epoch: Any, m: int) -> jax.Array:
+  """JAX-keyed shuffle of epoch ``epoch``: ``permutation(fold_in(key, epoch), m)``.
+
+  Folding the epoch number into one base key (rather than splitting a carried key)
+  makes each epoch's permutation a function of (key, epoch) only, so a run resumed at
+  any epoch shuffles exactly as an uninterrupted one.
+  """
+  return jax.random.permutation(jax.random.fold_in(key, epoch), m)
+
+
+def partition(X, Y, permutation, batch_size: int) -> Batches:
+  """Shuffles the columns by ``permutation`` (None: keep their order) and cuts
+  consecutive mini-batches.
+
+  The course's ``random_mini_batches`` given its permutation: shuffled_X =
+  X[:, permutation], batch t = shuffled_X[:, t B : (t + 1) B], the last one partial.
+  Shapes come from static sizes only, so this works under ``jax.jit``.
+  """
+  m = X.shape[1]
+  full = m // batch_size
+  if permutation is not None:
+    X, Y = jnp.take(X, permutation, axis=1), jnp.take(Y, permutation, axis=1)
+
+  def stacked(A):
+    # Column t*B + c of A goes to [t, :, c]: batch t is a contiguous slice, as in the course.
+    return A[:, :full * batch_size].reshape(A.shape[0], full, batch_size).transpose(1, 0, 2)
+
+  if m % batch_size:
+    rest_X, rest_Y = X[:, full * batch_size:], Y[:, full * batch_size:]
+  else:
+    rest_X = rest_Y = None
+  return Batches(stacked(X), stacked(Y), rest_X, rest_Y)
+
+
+# --- the dense net's grad_fn ---------------------------------------------------------
+
+
+def _is_python_zero(value):
+  # A Python 0 skips the L2 terms entirely (dense does the same); anything else -- a
+  # traced lambda of a sweep -- always takes them.
+  return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+
+
+@jax.tree_util.register_pytree_node_class
+class DenseGradFn:
+  """``grad_fn`` of ``dlcourse.models.dense``: ``(J, grads, model_state)`` from
+  ``dense.cost_and_grads`` (manual or autodiff), model_state passed through.
+
+  Dropout on ``dropout_layers`` uses ``fixed_masks`` ({l: D^[l] (n_l, m)}) at every step
+  when given (course-compatible mode) and otherwise masks drawn from the step's key.
+  A pytree: lambda, keep_prob and the fixed masks are its leaves (traced under jit,
+  batched under vmap); arch, method and dropout_layers its static part. A Python 0 for
+  lambda stays static (no L2 terms in the program).
+  """
+
+  def __init__(self, arch, method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0,
+               fixed_masks=None):
+    self.arch, self.method = arch, method
+    self.dropout_layers = tuple(dropout_layers)
+    self.lambd, self.keep_prob, self.fixed_masks = lambd, keep_prob, fixed_masks
+
+  def tree_flatten(self):
+    static_zero = _is_python_zero(self.lambd)
+    children = (None if static_zero else self.lambd, self.keep_prob, self.fixed_masks)
+    return children, (self.arch, self.method, self.dropout_layers, static_zero)
+
+  @classmethod
+  def tree_unflatten(cls, aux, children):
+    arch, method, dropout_layers, static_zero = aux
+    lambd, keep_prob, fixed_masks = children
+    return cls(arch, method, 0.0 if static_zero else lambd, dropout_layers, keep_prob,
+               fixed_masks)
+
+  def dropout(self, key, m):
+    """This step's ``reg.Dropout`` (or None without dropout layers)."""
+    if not self.dropout_layers:
+      return None
+    if self.fixed_masks is not None:
+      return reg.Dropout(self.fixed_masks, self.keep_prob)
+    if key is None:
+      raise ConfigError("dropout with fresh masks needs an explicit PRNG key")
+    masks = reg.dropout_masks(key, self.arch.layer_dims, self.dropout_layers,
+                              self.keep_prob, m)
+    return reg.Dropout(masks, self.keep_prob)
+
+  def __call__(self, params, model_state, X, Y, key):
+    J, grads = dense.cost_and_grads(params, X, Y, self.arch, self.lambd,
+                                    self.dropout(key, X.shape[1]), self.method)
+    return J, grads, model_state
+
+
+def dense_grad_fn(arch, *, method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0,
+                  fixed_masks=None) -> DenseGradFn:
+  """The dense net's ``grad_fn`` (see ``DenseGradFn``)."""
+  return DenseGradFn(arch, method, lambd, dropout_layers, keep_prob, fixed_masks)
+
+
+# --- the loop --------------------------------------------------------------------------
+
+
+def optimizer_step(params, opt_state, grads, optimizer):
+  """``updates, opt_state = optimizer.update(grads, opt_state, params)``; params + updates.
+
+  With ``optim.gd(alpha)`` the update is (-alpha) dW, and W + (-alpha dW) is bit for bit
+  W - alpha dW (negation is exact, and a + (-b) is a - b in IEEE arithmetic).
+  """
+  updates, opt_state = optimizer.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state
+
+
+def _float_dtype(tree):
+  """The result dtype of a pytree's floating leaves (the cost record's dtype)."""
+  dtypes = [jnp.result_type(leaf) for leaf in jax.tree.leaves(tree)
+            if jnp.issubdtype(jnp.result_type(leaf), jnp.floating)]
+  return jnp.result_type(*dtypes) if dtypes else jnp.result_type(float)
+
+
+def run_blocks(iterate: Callable, carry, num_iterations: int, record_every: int,
+               start=0, cost_dtype=None):
+  """``carry = iterate(carry, i)[0]`` for the iterations i in [start, start + n),
+  returning (carry, costs) with the cost of i = start, start + N, start + 2N, ...
+
+  ``iterate(carry, i) -> (carry, J)`` (J a scalar) is traced once: a ``lax.scan`` over
+  the ceil(n / N) blocks, each a loop over its iterations [b, min(b + N, start + n))
+  (a dynamic trip count, so the last, shorter block runs the same code) that keeps the
+  cost of its first iteration in ``cost_dtype`` (default: the carry's float dtype).
+  ``start`` may be traced; ``num_iterations`` and ``record_every`` are static.
+  """
+  n, r = int(num_iterations), int(record_every)
+  dtype = _float_dtype(carry) if cost_dtype is None else cost_dtype
+  start = jnp.asarray(start)
+  if r == 1:  # every iteration recorded: no inner loop at all
+    return jax.lax.scan(lambda c, i: _cast_cost(iterate(c, i), dtype), carry,
+                        start + jnp.arange(n, dtype=start.dtype))
+  end = start + n
+
+  def block(carry, first):
+    def body(i, state):
+      carry, J_first = state
+      carry, J = iterate(carry, i)
+      return carry, jnp.where(i == first, J.astype(dtype), J_first)
+    return jax.lax.fori_loop(first, jnp.minimum(first + r, end), body,
+                             (carry, jnp.zeros((), dtype)))
+
+  num_blocks = -(-n // r)
+  return jax.lax.scan(block, carry, start + r * jnp.arange(num_blocks, dtype=start.dtype))
+
+
+def _cast_cost(carry_and_cost, dtype):
+  carry, J = carry_and_cost
+  return carry, J.astype(dtype)
+
+
+def _step_fn(grad_fn, optimizer, key):
+  """One optimizer step on one batch: (params, opt_state, model_state), t -> (.., J)."""
+  def step(carry, X, Y, t):
+    params, opt_state, model_state = carry
+    step_key = None if key is None else jax.random.fold_in(key, t)
+    J, grads, model_state = grad_fn(params, model_state, X, Y, step_key)
+    params, opt_state = optimizer_step(params, opt_state, grads, optimizer)
+    return (params, opt_state, model_state), J
+  return step
+
+
+def _epoch_permutation(batching, epoch, m):
+  if isinstance(batching, InOrder):
+    return None
+  if batching.permutations is not None:
+    return batching.permutations[epoch]
+  if batching.key is None:
+    raise ConfigError("Epochs shuffling needs either permutations or a PRNG key")
+  return epoch_permutation(batching.key, epoch, m)
+
+
+def _epoch_iteration(step, X, Y, batching):
+  """iterate(carry, e): epoch e's steps, its cost (1/m) sum_t m_t J^{t}.
+
+  The full batches run in a ``lax.scan``; the partial last batch has its own shapes,
+  so its own (single) trace of ``step``: no padding or masking, the course's arithmetic.
+  """
+  m, batch_size = X.shape[1], batching.batch_size
+  per_epoch = num_batches(m, batch_size)
+  in_order = partition(X, Y, None, batch_size) if isinstance(batching, InOrder) else None
+
+  def iterate(carry, epoch):
+    if in_order is not None:
+      batches = in_order
+    else:
+      batches = partition(X, Y, _epoch_permutation(batching, epoch, m), batch_size)
+    first_step = epoch * per_epoch
+    num_full = batches.X.shape[0]
+
+    def body(state, batch):
+      carry, total = state
+      t, X_t, Y_t = batch
+      carry, J = step(carry, X_t, Y_t, first_step + t)
+      # The notebook's cost_total += compute_cost(...): the batch's summed loss m_t J^{t}.
+      return (carry, total + J * X_t.shape[1]), None
+
+    total = jnp.zeros((), X.dtype)
+    ts = jnp.arange(num_full, dtype=jnp.result_type(first_step))
+    (carry, total), _ = jax.lax.scan(body, (carry, total), (ts, batches.X, batches.Y))
+    if batches.rest_X is not None:
+      carry, J = step(carry, batches.rest_X, batches.rest_Y, first_step + num_full)
+      total = total + J * batches.rest_X.shape[1]
+    return carry, total / m
+
+  return iterate
+
+
+def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
+        record_every: int = 1, batching=FULL_BATCH):
+  """Runs iterations [i0, i0 + num_iterations) from ``state``; see the module docstring.
+
+  Pure and jittable (``run_jit``), and vmappable over the state and hyperparameters.
+
+  Args:
+    state: where to start; i0 = state.step // steps_per_iteration (state.step at an
+      iteration boundary).
+    X: (n_x, m); Y: (n_y, m), in the params' dtype.
+    grad_fn: ``(params, model_state, X_t, Y_t, key_t) -> (J, grads, model_state)``,
+      e.g. ``dense_grad_fn(arch, ...)``.
+    optimizer: an ``optax.GradientTransformation`` (``dlcourse.optim.gd`` for GD).
+    num_iterations, record_every: static ints >= 1.
+    batching: ``FullBatch()``, ``Epochs(...)`` or ``InOrder(...)``.
+
+  Returns:
+    (state after the iterations, costs of shape (ceil(num_iterations / record_every),)).
+  """
+  per_iteration = steps_per_iteration(batching, X.shape[1])
+  step = _step_fn(grad_fn, optimizer, state.key)
+  if isinstance(batching, FullBatch):
+    iterate = lambda carry, i: step(carry, X, Y, i)
+  else:
+    iterate = _epoch_iteration(step, X, Y, batching)
+  carry = (state.params, state.opt_state, state.model_state)
+  first = state.step // per_iteration if per_iteration > 1 else state.step
+  (params, opt_state, model_state), costs = run_blocks(
+      iterate, carry, num_iterations, record_every, first, _float_dtype(state.params))
+  new_step = state.step + jnp.asarray(num_iterations * per_iteration, state.step.dtype)
+  return TrainState(params, opt_state, model_state, new_step, state.key), costs
+
+
+# --- compiling ------------------------------------------------------------------------
+
+class Program:
+  """A jitted training function whose calls and ``.lower`` first run ``check`` (host-side
+  input checks, before anything is traced or compiled) when one is given.
+
+  ``program(*args)`` and ``program.lower(*args).compile()`` work as on a ``jax.jit``
+  function; ``program.unchecked`` is the jitted function itself.
+  """
+
+  def __init__(self, fun, *, static_argnames=(), check=None, **jit_kwargs):
+    self._fun, self._check = fun, check
+    self._jit_kwargs = dict(jit_kwargs, static_argnames=tuple(static_argnames))
+    functools.update_wrapper(self, fun)
+
+  @functools.cached_property
+  def unchecked(self):
+    return jax.jit(self._fun, **self._jit_kwargs)
+
+  def __call__(self, *args, **kwargs):
+    if self._check is not None:
+      self._check(*args, **kwargs)
+    return self.unchecked(*args, **kwargs)
+
+  def lower(self, *args, **kwargs):
+    if self._check is not None:
+      self._check(*args, **kwargs)
+    return self.unchecked.lower(*args, **kwargs)
+
+
+def _run_positional(state, X, Y, grad_fn, *, optimizer, num_iterations, record_every=1,
+                    batching=FULL_BATCH):
+  """``run`` jitted: ``run_jit(state, X, Y, grad_fn, *, optimizer, num_iterations,
+  record_every=1, batching=FULL_BATCH)``. grad_fn and batching are traced pytrees (a
+  plain function: wrap it in ``jax.tree_util.Partial``); the other keywords are static.
+  Lower it once per chunk length: the start is ``state.step``, traced."""
+  return run(state, X, Y, grad_fn=grad_fn, optimizer=optimizer,
+             num_iterations=num_iterations, record_every=record_every, batching=batching)
+
+
+run_jit = Program(_run_positional,
+                  static_argnames=("optimizer", "num_iterations", "record_every"))

@@ -1,0 +1,28 @@
+"""The run machinery: the CLI, the registry, run directories, checkpoints, metrics,
+export and the report. The maths (``dlcourse``) imports none of it.
+
+Submodules are loaded on first use (PEP 562), so that a config file importing
+``experiments.runner.rows`` or listing the experiments does not load JAX:
+
+    from experiments import runner
+    runner.launch(NAME, run)           # cli: an app's entry point
+    runner.Env.plain()                 # env: what an app's run(config, env) receives
+    runner.precision(config), runner.init_params(...), runner.accuracy(...)  # models
+    runner.result(config, costs=..., ...)                                     # schema
+"""
+import importlib
+
+_EXPORTS = {
+    "launch": "cli", "main": "cli",
+    "Env": "env", "FitResult": "env", "TrainingDiverged": "env",
+    "precision": "models", "float_dtype": "models", "uses_float64": "models",
+    "init_params": "models", "accuracy": "models", "train_test_accuracies": "models",
+    "fit_result": "models",
+    "result": "schema", "check_record": "schema",
+}
+
+
+def __getattr__(name):
+  if name in _EXPORTS:
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+  raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

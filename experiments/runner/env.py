@@ -1,0 +1,411 @@
+"""``Env``: what the runner hands an app's ``run(config, env)``, and the fits it runs.
+
+Explicit state, as in flax's ``train_and_evaluate(config, workdir)``: the runner builds
+one ``Env`` per run (the run directory, the data directory, the checkpoint and logging
+settings, the stop flag its signal handlers set) and passes it in; ``env.fit_gd`` and
+``env.fit_minibatch`` return what they trained, and ``env.fits`` lists them for the
+runner's export after ``run`` returns. ``Env.plain()`` writes nothing: one compiled
+program per fit, no checkpoints, no log (what tests and the report use).
+
+A fit under the CLI runs as chunks of one compiled program (``dlcourse.train`` /
+``dlcourse.minibatch`` started at an absolute step), so the result is bit for bit the
+one-program result; between chunks it checkpoints the whole training state, appends to
+metrics.jsonl, moves the progress line, stops on a NaN/inf cost and honours SIGINT /
+SIGTERM (a checkpoint at the chunk's end, then ``Interrupted``).
+"""
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import pathlib
+import sys
+import time
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dlcourse import minibatch, train, validation
+from dlcourse import regularization as reg
+from dlcourse.errors import ConfigError, DLCourseError
+from dlcourse.models import dense
+from experiments.runner import checkpoints as ckpt
+from experiments.runner.models import float_dtype
+
+AUTO = -1          # checkpoint_every: about AUTO_CHUNKS chunks per fit
+AUTO_CHUNKS = 10
+
+
+class FitResult(NamedTuple):
+  params: dict
+  costs: list            # [[iteration or epoch, cost], ...]
+  compile_s: float
+  train_s: float
+
+
+class TrainingDiverged(DLCourseError):
+  """The cost or the parameters became NaN/inf; the message names the iteration."""
+
+
+class Interrupted(Exception):
+  """SIGINT / SIGTERM: the fit checkpointed where it stopped (message: how to resume)."""
+
+
+@dataclasses.dataclass
+class StopFlag:
+  """Set by the runner's signal handlers; fits look at it between chunks."""
+  signal_name: Optional[str] = None
+
+  def request(self, signal_name):
+    self.signal_name = signal_name
+
+  @property
+  def requested(self):
+    return self.signal_name is not None
+
+
+@dataclasses.dataclass
+class FitInfo:
+  """What the runner needs to know about one fit of a run (for params.h5, result.json)."""
+  index: int
+  arch: dense.Architecture
+  params: dict
+  resumed_from: Optional[int] = None
+
+
+def default_cache_dir():
+  """Where apps cache generated data sets: ``$XDG_CACHE_HOME/dlcourse/data``."""
+  base = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache"))
+  return base / "dlcourse" / "data"
+
+
+def _stderr(message):
+  print(message, file=sys.stderr)
+
+
+@dataclasses.dataclass
+class Env:
+  """A run's surroundings. ``checkpoint_every``: iterations (epochs) between checkpoints,
+  a multiple of the config's record_every; 0 = none; ``AUTO`` = about ten per fit."""
+  workdir: Optional[pathlib.Path] = None
+  data_dir: Optional[pathlib.Path] = None
+  cache_dir: Optional[pathlib.Path] = None
+  checkpoint_every: int = 0
+  keep_checkpoints: int = 3
+  resume: bool = False
+  chunk_every: int = 0
+  stop_on_nonfinite: bool = False
+  log: Optional[object] = None          # metrics.RunLog
+  warn: Callable[[str], None] = _stderr
+  stop: StopFlag = dataclasses.field(default_factory=StopFlag)
+  fits: list = dataclasses.field(default_factory=list)
+  # Called once, when the first fit has passed its checks (or by the runner when the
+  # app returns): only then does the runner write config.json and clear an old log, so
+  # a run that its app refuses leaves the workdir as it found it.
+  on_start: Optional[Callable[[], None]] = None
+  started: bool = False
+
+  def start(self):
+    """Marks the run as started (idempotent); runs ``on_start`` the first time."""
+    if not self.started:
+      self.started = True
+      if self.on_start is not None:
+        self.on_start()
+
+  @classmethod
+  def plain(cls, data_dir=None, cache_dir=None):
+    """Writes nothing: one program per fit (tests, the report)."""
+    return cls(data_dir=None if data_dir is None else pathlib.Path(data_dir),
+               cache_dir=None if cache_dir is None else pathlib.Path(cache_dir))
+
+  @property
+  def checkpoint_dir(self):
+    if self.workdir is None or self.checkpoint_every == 0:
+      return None
+    return pathlib.Path(self.workdir) / "checkpoints"
+
+  def fit_gd(self, config, arch, params, X, Y, *, lambd=0.0, dropout_layers=(),
+             keep_prob=1.0, fixed_masks=None, key=None):
+    """Full-batch GD for ``config.num_iterations`` at ``config.learning_rate``, timed.
+
+    Every input check runs before anything is compiled.
+    """
+    validation.learning_rate(config.learning_rate)
+    num_iterations = validation.positive_int("num_iterations", config.num_iterations)
+    record_every = validation.positive_int("record_every", config.record_every)
+    dense.check_data(X, Y, arch)
+    dense.check_params(params, arch)
+    reg.check_lambd(lambd)
+    if dropout_layers:
+      reg.check_dropout(keep_prob, dropout_layers, arch.num_layers)
+    static = dict(arch=arch, num_iterations=num_iterations, record_every=record_every,
+                  method=config.get("method", "manual"), dropout_layers=tuple(dropout_layers))
+    chunk = self._chunk_length(num_iterations, record_every)
+    dtype = float_dtype(config)
+    X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
+    dynamic = dict(lambd=lambd, keep_prob=keep_prob, key=key, fixed_masks=fixed_masks)
+    programs = _GDPrograms(X, Y, config.learning_rate, static, dynamic)
+    fingerprint = _fingerprint(config, X, Y, static, dynamic)
+    return _fit(self, config, arch, params, programs, fingerprint, static, chunk,
+                key=key, trained=lambda p: p)
+
+  def fit_minibatch(self, config, arch, params, X, Y, optimizer, *, permutations=None,
+                    key=None):
+    """Mini-batch training for ``config.num_epochs`` epochs (``dlcourse.minibatch``).
+
+    The same machinery in units of epochs; checkpoints hold the whole ``TrainState``
+    (params, optimizer state, step, key). Costs are the course's epoch costs.
+    """
+    num_epochs = validation.positive_int("num_epochs", config.num_epochs)
+    record_every = validation.positive_int("record_every", config.record_every)
+    batch_size = int(config.batch_size)
+    minibatch.check_training(X, Y, batch_size, num_epochs, optimizer)
+    dense.check_data(X, Y, arch)
+    dense.check_params(params, arch)
+    if permutations is not None:
+      minibatch.check_permutations(permutations, np.shape(X)[1], num_epochs)
+      permutations = jnp.asarray(permutations, jnp.int32)
+    elif key is None:
+      raise ConfigError("mini-batch shuffling needs either permutations or a PRNG key")
+    dtype = float_dtype(config)
+    X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
+    static = dict(arch=arch, num_iterations=num_epochs, record_every=record_every,
+                  method=config.get("method", "manual"), dropout_layers=())
+    dynamic = dict(lambd=0.0, keep_prob=1.0, key=key, fixed_masks=permutations)
+    programs = _EpochPrograms(X, Y, permutations, dict(
+        arch=arch, optimizer=optimizer, batch_size=batch_size, method=static["method"]),
+        record_every)
+    fingerprint = _fingerprint(config, X, Y, static, dynamic)
+    chunk = self._chunk_length(num_epochs, record_every) or num_epochs
+    return _fit(self, config, arch, minibatch.init_state(params, optimizer, key), programs,
+                fingerprint, static, chunk, key=key, trained=lambda s: s.params)
+
+  # -- the machinery ---------------------------------------------------------------
+
+  def _chunk_length(self, num_iterations, record_every):
+    """Iterations per chunk, or None for one program. ConfigError for an interval that
+    is not a positive multiple of record_every."""
+    checkpointing = self.checkpoint_dir is not None
+    every = self.checkpoint_every if checkpointing else self.chunk_every
+    name = "checkpoint_every" if checkpointing else "chunk_every"
+    if every == 0:
+      return None
+    if every == AUTO:
+      blocks = math.ceil(num_iterations / record_every)
+      every = max(1, math.ceil(blocks / AUTO_CHUNKS)) * record_every
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+      raise ConfigError(f"{name} must be a positive integer (or 0 for none), got {every!r}")
+    if every % record_every:
+      raise ConfigError(f"{name}={every} must be a multiple of record_every={record_every} "
+                        f"(costs are recorded every {record_every} iterations), e.g. "
+                        f"{record_every * max(1, round(every / record_every))}")
+    if every >= num_iterations and not checkpointing:
+      return None
+    return min(every, num_iterations)
+
+
+def _fit(env, config, arch, start, programs, fingerprint, static, chunk, *, key, trained):
+  """Runs one fit (``chunk`` None: one program) and records it in ``env.fits``."""
+  env.start()
+  index = len(env.fits)
+  n, r = static["num_iterations"], static["record_every"]
+  its = train.recorded_iterations(n, r)
+  state = {"params": start, "step": 0, "costs": np.full(len(its), np.nan), "key": key}
+  checkpoints, resumed_from = None, None
+  if chunk is not None and env.checkpoint_dir is not None:
+    checkpoints = ckpt.Checkpoints(env.checkpoint_dir / f"fit{index}",
+                                   keep=env.keep_checkpoints, warn=env.warn)
+    state, resumed_from = _resume(env, index, checkpoints, fingerprint, state)
+  lr = config.get("learning_rate")
+  try:
+    state, train_s = _run_chunks(env, index, state, programs, static, chunk or n,
+                                 checkpoints, fingerprint, trained,
+                                 None if lr is None else float(lr))
+  finally:
+    if checkpoints is not None:
+      checkpoints.close()
+  params = trained(state["params"])
+  env.fits.append(FitInfo(index, arch, params, resumed_from))
+  return FitResult(params, [[int(i), float(c)] for i, c in zip(its, state["costs"])],
+                   programs.compile_s, train_s)
+
+
+def _resume(env, index, checkpoints, fingerprint, state):
+  """(state, resumed_from): the latest sound checkpoint when the run is resumed."""
+  if not env.resume:
+    return state, None
+  restored = checkpoints.restore_latest(state)
+  if restored is None:
+    env.warn(f"fit {index}: no sound checkpoint in {checkpoints.directory}; training "
+             "from step 0")
+    if env.log is not None:
+      env.log.drop_after(index, -1)
+    return state, None
+  _check_fingerprint(restored.meta, fingerprint, restored.path)
+  env.warn(f"fit {index}: resuming from checkpoint step {restored.step} ({restored.path})")
+  if env.log is not None:
+    env.log.drop_after(index, restored.step)
+  return restored.state, restored.step
+
+
+def _run_chunks(env, index, state, programs, static, chunk, checkpoints, fingerprint,
+                trained, lr):
+  n, r = static["num_iterations"], static["record_every"]
+  saved_step = None
+  progress = env.log.progress(n, label=f"fit {index}: ", first_step=state["step"]) \
+      if env.log is not None else None
+  train_s = 0.0
+  try:
+    while state["step"] < n:
+      step, length = state["step"], min(chunk, n - state["step"])
+      begin = time.perf_counter()
+      result = programs.run(state["params"], step, length)
+      chunk_costs = np.asarray(jax.block_until_ready(result.costs), dtype=np.float64)
+      train_s += time.perf_counter() - begin
+      its = np.arange(step, step + length, r)
+      if env.log is not None:
+        shown = _until_nonfinite(its, chunk_costs) if env.stop_on_nonfinite \
+            else (its, chunk_costs)
+        for i, c in zip(*shown):
+          env.log.log(fit=index, step=int(i), cost=float(c), learning_rate=lr)
+      if env.stop_on_nonfinite:
+        _check_finite(index, lr, r, its, chunk_costs, trained(result.params), step,
+                      step + length, saved_step,
+                      checkpoints.directory if checkpoints else None)
+      costs = state["costs"].copy()
+      costs[its // r] = chunk_costs
+      state = dict(state, params=result.params, step=step + length, costs=costs)
+      if env.log is not None:
+        env.log.log(fit=index, step=state["step"], learning_rate=lr,
+                    train_accuracy=_train_accuracy(trained(result.params), programs,
+                                                   static["arch"]))
+        progress.update(state["step"], float(chunk_costs[-1]))
+      if checkpoints is not None:
+        checkpoints.save(state["step"], state, meta=fingerprint)
+        saved_step = state["step"]
+      if env.stop.requested and state["step"] < n:
+        where = (f"checkpoint step {saved_step} in {checkpoints.directory}; rerun the "
+                 "same command to resume" if checkpoints is not None else
+                 "no checkpoint (checkpointing is off): a rerun starts over")
+        raise Interrupted(f"{env.stop.signal_name}: stopped fit {index} at step "
+                          f"{state['step']} of {n}; {where}")
+  finally:
+    if progress is not None:
+      progress.close()
+  return state, train_s
+
+
+def _train_accuracy(params, programs, arch):
+  if arch.activations[-1] not in ("sigmoid", "softmax"):
+    return None
+  return float(dense.accuracy(params, programs.X, programs.Y, arch))
+
+
+class _GDPrograms:
+  """Compiled full-batch GD chunk programs by chunk length (the last may be shorter);
+  the start step is traced, so one program serves every chunk."""
+
+  def __init__(self, X, Y, learning_rate, static, dynamic):
+    self.X, self.Y, self.lr, self.static, self.dynamic = X, Y, learning_rate, static, dynamic
+    self.compiled, self.compile_s = {}, 0.0
+
+  def run(self, params, start, length):
+    if length not in self.compiled:
+      begin = time.perf_counter()
+      static = dict(self.static, num_iterations=length)
+      self.compiled[length] = train.train_gd_jit.lower(
+          params, self.X, self.Y, self.lr, **static, **self.dynamic,
+          start_step=jnp.asarray(start)).compile()
+      self.compile_s += time.perf_counter() - begin
+    return self.compiled[length](params, self.X, self.Y, self.lr, **self.dynamic,
+                                 start_step=jnp.asarray(start))
+
+
+class _EpochPrograms:
+  """Compiled mini-batch programs by chunk length in epochs; the ``TrainState`` carries
+  its own position, so ``start`` is implied."""
+
+  def __init__(self, X, Y, permutations, static, record_every):
+    self.X, self.Y, self.permutations = X, Y, permutations
+    self.static, self.record_every = static, record_every
+    self.compiled, self.compile_s = {}, 0.0
+
+  def run(self, state, start, length):
+    del start
+    if length not in self.compiled:
+      begin = time.perf_counter()
+      self.compiled[length] = minibatch.train_epochs_jit.lower(
+          state, self.X, self.Y, self.permutations, **self.static,
+          num_epochs=length).compile()
+      self.compile_s += time.perf_counter() - begin
+    state, costs = self.compiled[length](state, self.X, self.Y, self.permutations)
+    return train.TrainResult(state, costs[::self.record_every])
+
+
+# -- resume fingerprints and the NaN stop -------------------------------------------
+
+
+def _key_list(key):
+  if key is None:
+    return None
+  if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+    key = jax.random.key_data(key)
+  return np.asarray(key).tolist()
+
+
+def _fingerprint(config, X, Y, static, dynamic):
+  """What must not change between a checkpoint and its resume (JSON-able): every config
+  field, the architecture, the dtype, the keys and a digest of the data."""
+  arch = static["arch"]
+  fields = {f"config.{k}": v for k, v in json.loads(json.dumps(config.to_dict())).items()}
+  return {
+      **fields,
+      "layer_dims": list(arch.layer_dims), "activations": list(arch.activations),
+      "num_iterations": static["num_iterations"], "record_every": static["record_every"],
+      "method": static["method"], "dropout_layers": list(static["dropout_layers"]),
+      "lambd": float(dynamic["lambd"]), "keep_prob": float(dynamic["keep_prob"]),
+      "dtype": jnp.dtype(X.dtype).name, "fixed_masks": dynamic["fixed_masks"] is not None,
+      "key": _key_list(dynamic["key"]),
+      "data_sha256": hashlib.sha256(np.asarray(X).tobytes() + np.asarray(Y).tobytes())
+      .hexdigest(),
+  }
+
+
+def _check_fingerprint(saved, current, where):
+  changed = [f"{k}: {saved.get(k)!r} in the checkpoint, {v!r} now"
+             for k, v in current.items() if saved.get(k) != v]
+  if changed:
+    raise ckpt.CheckpointMismatchError(
+        f"cannot resume from {where}: it was written by a different run ("
+        + "; ".join(changed) + "); use another --workdir or pass --overwrite")
+
+
+def _until_nonfinite(its, costs):
+  bad = np.flatnonzero(~np.isfinite(costs))
+  end = bad[0] + 1 if bad.size else len(costs)
+  return its[:end], costs[:end]
+
+
+def _params_finite(params):
+  return all(bool(jnp.all(jnp.isfinite(p))) for p in jax.tree.leaves(params))
+
+
+def _check_finite(index, learning_rate, record_every, its, costs, params, first, last,
+                  saved_step, checkpoint_dir):
+  """Raises TrainingDiverged naming the first recorded non-finite cost, or the span of
+  iterations in which the parameters went non-finite."""
+  kept = (f"the last good checkpoint is step {saved_step} in {checkpoint_dir}"
+          if saved_step is not None else "no checkpoint was kept (checkpointing is off "
+          "or none was written yet)")
+  bad = np.flatnonzero(~np.isfinite(costs))
+  if bad.size:
+    what = (f"the cost became {costs[bad[0]]} at iteration {its[bad[0]]} (costs are "
+            f"recorded every {record_every} iterations)")
+  elif not _params_finite(params):
+    what = f"the parameters became NaN/inf between iteration {first} and {last}"
+  else:
+    return
+  rate = "" if learning_rate is None else f", learning_rate {learning_rate:g}"
+  raise TrainingDiverged(f"training stopped (fit {index}{rate}): {what}; {kept}")

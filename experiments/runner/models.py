@@ -1,0 +1,59 @@
+"""What the apps share to build and score a model under a config (no I/O).
+
+* precision: ``course_compat`` runs in float64 with the course's NumPy initializer;
+  otherwise float32 with JAX keys, unless the config asks for ``dtype="float64"``.
+"""
+import contextlib
+
+import jax
+import jax.numpy as jnp
+
+from dlcourse import initializers
+from dlcourse.models import dense
+
+
+def uses_float64(config):
+  return bool(config.get("course_compat", False)) or config.get("dtype", "float32") == "float64"
+
+
+def precision(config):
+  """Context that enables float64 for course-compatible (or float64) runs only."""
+  return jax.enable_x64(True) if uses_float64(config) else contextlib.nullcontext()
+
+
+def float_dtype(config):
+  return jnp.float64 if uses_float64(config) else jnp.float32
+
+
+def init_params(config, layer_dims, scheme, scale=None):
+  """Course initializer (NumPy seed, float64) or JAX keys (``jax.random.key(seed)``)."""
+  if config.get("course_compat", False):
+    return initializers.course_initialize(config.seed, layer_dims, scheme,
+                                          scale=scale or 0.01)
+  return initializers.initialize(jax.random.key(config.seed), layer_dims, scheme,
+                                 scale=scale or 0.01, dtype=float_dtype(config))
+
+
+def accuracy(params, X, Y, arch, config):
+  """Accuracy as a Python float in [0, 1], in the config's precision."""
+  dtype = float_dtype(config)
+  return float(dense.accuracy(params, jnp.asarray(X, dtype), jnp.asarray(Y, dtype), arch))
+
+
+def train_test_accuracies(config, params, arch, train_x, train_y, test_x=None, test_y=None):
+  """{"train_accuracy", "test_accuracy"} of ``params`` (test None without a test set)."""
+  return {"train_accuracy": accuracy(params, train_x, train_y, arch, config),
+          "test_accuracy": None if test_x is None else accuracy(params, test_x, test_y,
+                                                                arch, config)}
+
+
+def fit_result(config, fit, arch, train_x, train_y, test_x=None, test_y=None, *,
+               dev_accuracy=None, metrics=None, cost_unit="iteration"):
+  """The schema's record of one fit (``env.fit_gd`` / ``env.fit_minibatch``) with its
+  accuracies on the training (and test) set."""
+  from experiments.runner import schema  # pylint: disable=import-outside-toplevel
+  return schema.result(
+      config, costs=fit.costs, dev_accuracy=dev_accuracy,
+      **train_test_accuracies(config, fit.params, arch, train_x, train_y, test_x, test_y),
+      timings={"compile_s": fit.compile_s, "train_s": fit.train_s}, metrics=metrics,
+      cost_unit=cost_unit)

@@ -1,0 +1,461 @@
+"""The reproduction report: every registered experiment's rows, in both modes.
+
+    python -m experiments report [--data_dir DIR] [--workdir runs/report] [--only c1w3]
+                                 [--jobs 2] [--skip_gradcheck]
+
+Writes ``report.md`` and PNGs into ``--workdir``: for each row that a config module
+declares in ``REPORT`` (``experiments.runner.rows``), the published numbers beside ours
+in course-compatible mode (float64, the notebooks' NumPy initializer) and in JAX-keyed
+mode (``jax.random.key(seed)``, float32) -- or the config as it is, for experiments
+without a course-compatible mode; an app's optional ``report_markdown(record)`` adds its
+own section. Then the gradient checks and the timings (per experiment and per section).
+Generated data always runs; rows whose course files are missing are listed as skipped,
+with the reason. Independent rows run in ``--jobs`` worker processes (one per core).
+"""
+import concurrent.futures
+import dataclasses
+import datetime
+import multiprocessing
+import os
+import pathlib
+import platform
+import sys
+import time
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import flags
+
+from dlcourse import data, gradcheck, initializers, plots
+from dlcourse.errors import DLCourseError
+from dlcourse.models import dense
+from experiments.runner import cli, registry, report_worker, rundir
+from experiments.runner.rows import Row
+
+_ONLY = flags.DEFINE_list("only", None, "Report only the rows whose id starts with one of "
+                          "these prefixes (e.g. c1w3,c1w4_two).")
+_SKIP_GRADCHECK = flags.DEFINE_bool("skip_gradcheck", False, "Leave out the gradient checks.")
+_JOBS = flags.DEFINE_integer("jobs", min(2, os.cpu_count() or 1), "Worker processes for "
+                             "the rows (1: run them in this process).", lower_bound=1)
+
+COURSE_MODES = {"course": "course-compatible (float64, NumPy init)",
+                "jax": "JAX-keyed (float32, jax.random.key)"}
+PLAIN_MODES = {"default": "as configured"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  """One report row of one experiment."""
+  experiment: registry.Experiment
+  row: Row
+
+  @property
+  def id(self):
+    return self.row.id
+
+  @property
+  def title(self):
+    return self.row.title
+
+  @property
+  def course(self):
+    return self.row.course
+
+  @property
+  def tolerance(self):
+    return self.row.tolerance
+
+  @property
+  def note(self):
+    return self.row.note
+
+  def modes(self):
+    config = self.experiment.get_config(self.row.variant)
+    return COURSE_MODES if "course_compat" in config else PLAIN_MODES
+
+  def config(self, mode):
+    config = self.experiment.get_config(self.row.variant)
+    config.update(self.row.overrides)
+    if mode == "jax":
+      config.update(self.row.jax_overrides)
+    if mode in COURSE_MODES:
+      config.course_compat = mode == "course"
+    return config
+
+
+def all_entries():
+  return tuple(Entry(e, row) for e in registry.experiments().values() for row in e.rows)
+
+
+@dataclasses.dataclass
+class Outcome:
+  entry: Entry
+  mode: str
+  record: Optional[dict] = None
+  figures: Optional[dict] = None
+  error: Optional[str] = None
+  wall_s: float = 0.0
+
+
+def missing_data(entry, data_dir):
+  """Why ``entry`` cannot run with ``data_dir`` (None when it can)."""
+  needs = entry.experiment.data_files(entry.config("jax" if "jax" in entry.modes()
+                                                   else "default"))
+  if not needs:
+    return None
+  if data_dir is None:
+    return (f"needs {', '.join(needs)}: no data directory (pass --data_dir or set "
+            f"{data.DATA_DIR_ENV})")
+  for filename in needs:
+    try:
+      data.verify_sha256(data_dir / filename)
+    except DLCourseError as e:
+      return str(e)
+  return None
+
+
+def run_all(jobs, data_dir, workers, echo):
+  """{(id, mode): Outcome} of every (entry, mode), over ``workers`` processes."""
+  tasks = [(entry, mode) for entry in jobs for mode in entry.modes()]
+  outcomes = {}
+
+  def done(entry, mode, result):
+    record, figures, error, wall_s = result
+    outcome = Outcome(entry, mode, record, figures, error, wall_s)
+    outcomes[(entry.id, mode)] = outcome
+    echo(f"{entry.id} [{mode}]: {_ours_text(outcome)} ({wall_s:.1f} s)")
+
+  if workers <= 1:
+    for entry, mode in tasks:
+      done(entry, mode, report_worker.run_row(entry.experiment, entry.config(mode),
+                                              data_dir))
+    return outcomes
+  context = multiprocessing.get_context("spawn")
+  with concurrent.futures.ProcessPoolExecutor(
+      max_workers=workers, mp_context=context,
+      initializer=report_worker.init_worker) as pool:
+    futures = {pool.submit(report_worker.run_row, entry.experiment, entry.config(mode),
+                           data_dir): (entry, mode) for entry, mode in tasks}
+    for future in concurrent.futures.as_completed(futures):
+      done(*futures[future], future.result())
+  return outcomes
+
+
+# --------------------------------------------------------------------------------------
+# Gradient checks
+
+
+def gradient_checks():
+  """[(title, GradCheckReport, seconds)] on three small nets, in float64."""
+  cases = []
+  with jax.enable_x64(True):
+    X, Y = data.planar_flower()
+    cases.append(("tanh net [2, 4, 1] on the planar flower",
+                  dense.Architecture((2, 4, 1), ("tanh", "sigmoid")), X, Y, 0.0))
+    X, Y = data.moons()
+    cases.append(("ReLU net [2, 5, 3, 1] with L2 (lambda 0.7) on the moons",
+                  dense.Architecture.make((2, 5, 3, 1)), X, Y, 0.7))
+    X, labels = data.digits()
+    X, labels = X[:, :200], labels[:, :200]
+    cases.append(("softmax net [64, 8, 10] on 200 digits",
+                  dense.Architecture.make((64, 8, 10), output="softmax"), X,
+                  data.one_hot(labels, 10), 0.0))
+    results = []
+    for title, arch, X, Y, lambd in cases:
+      start = time.perf_counter()
+      report = _check(arch, jnp.asarray(X, jnp.float64), jnp.asarray(Y, jnp.float64), lambd)
+      results.append((title, report, time.perf_counter() - start))
+  return results
+
+
+def _check(arch, X, Y, lambd):
+  params = initializers.initialize(jax.random.key(0), arch.layer_dims, "he",
+                                   dtype=jnp.float64)
+  cost = lambda p: dense.cost(p, X, Y, arch, lambd)
+  manual = lambda p: dense.cost_and_grads(p, X, Y, arch, lambd)[1]
+  return gradcheck.check_gradients(cost, manual, params)
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+
+
+def _pct(x):
+  return "–" if x is None else f"{100 * x:.2f}"
+
+
+def _course_text(course):
+  if course.train is None and course.test is None:
+    return "–"
+  train = "–" if course.train is None else f"{course.train:g}"
+  return train + ("" if course.test is None else f" / {course.test:g}")
+
+
+def _ours_text(outcome):
+  if outcome is None:
+    return "–"
+  if outcome.error:
+    return f"error: {outcome.error}"
+  r = outcome.record
+  dev = "" if r.get("dev_accuracy") is None else f" / dev {_pct(r['dev_accuracy'])}"
+  test = "" if r["test_accuracy"] is None else f" / {_pct(r['test_accuracy'])}"
+  return f"{_pct(r['train_accuracy'])}{dev}{test}"
+
+
+def cost_at(record, iteration):
+  return dict((int(i), c) for i, c in record.get("costs", [])).get(iteration)
+
+
+def reproduced(outcome):
+  """'yes' / 'no (...)' for the course-compatible outcome against the course."""
+  if outcome is None or outcome.error:
+    return "–"
+  entry, r = outcome.entry, outcome.record
+  if entry.course.train is None and entry.course.test is None:
+    return "n/a (no course number)"
+  problems = []
+  if entry.course.train is not None and \
+      abs(100 * r["train_accuracy"] - entry.course.train) > entry.tolerance + 0.005:
+    problems.append("train")
+  if entry.course.test is not None and \
+      abs(100 * r["test_accuracy"] - entry.course.test) > entry.tolerance + 0.005:
+    problems.append("test")
+  if entry.course.cost is not None:
+    ours = cost_at(r, entry.course.cost[0])
+    if ours is None or abs(ours - entry.course.cost[1]) > 1e-6:
+      problems.append("cost")
+  if problems:
+    return f"no ({', '.join(problems)})"
+  return "yes" if entry.tolerance == 0 else f"yes (±{entry.tolerance:g} pt)"
+
+
+def _cost_text(entry, outcome):
+  if entry.course.cost is None:
+    return "–"
+  iteration, course = entry.course.cost
+  ours = None if outcome is None or outcome.error else cost_at(outcome.record, iteration)
+  ours_text = "–" if ours is None else f"{ours:.6f}"
+  return f"{course:.6f} / {ours_text} (it. {iteration})"
+
+
+def results_table(entries, outcomes, skipped):
+  rows = ["| experiment | published train / test % | ours, course-compatible | reproduced | "
+          "ours, JAX-keyed float32 (or as configured) | cost, published / ours |",
+          "| --- | --- | --- | --- | --- | --- |"]
+  for entry in entries:
+    if entry.id in skipped:
+      rows.append(f"| {entry.title} | {_course_text(entry.course)} | skipped | – | skipped "
+                  "| – |")
+      continue
+    if "default" in entry.modes():  # no course-compatible mode: the config as it is
+      plain = outcomes.get((entry.id, "default"))
+      rows.append(f"| {entry.title} | {_course_text(entry.course)} | – | {reproduced(plain)} "
+                  f"| {_ours_text(plain)} | {_cost_text(entry, plain)} |")
+      continue
+    course, jaxed = outcomes.get((entry.id, "course")), outcomes.get((entry.id, "jax"))
+    rows.append(f"| {entry.title} | {_course_text(entry.course)} | {_ours_text(course)} | "
+                f"{reproduced(course)} | {_ours_text(jaxed)} | {_cost_text(entry, course)} |")
+  return "\n".join(rows)
+
+
+def timings_table(outcomes):
+  rows = ["| experiment | mode | compile s | train s | wall s (incl. data, plots) |",
+          "| --- | --- | --- | --- | --- |"]
+  for (_, mode), o in outcomes.items():
+    if o.error:
+      continue
+    t = o.record.get("timings", {})
+    rows.append(f"| {o.entry.title} | {mode} | {t.get('compile_s', 0):.2f} | "
+                f"{t.get('train_s', 0):.2f} | {o.wall_s:.2f} |")
+  return "\n".join(rows)
+
+
+def entry_figures(entry, outcomes):
+  """{filename: (caption, png)}: every mode's cost curves overlaid, and each mode's other
+  figures as the app drew them."""
+  figures, series, xlabel = {}, {}, "iteration"
+  modes = entry.modes()
+  for mode, label in modes.items():
+    o = outcomes.get((entry.id, mode))
+    if o is None or o.error:
+      continue
+    costs = [c for c in o.record.get("costs") or [] if c[1] is not None]
+    if costs:
+      series[label] = costs
+      xlabel = o.record.get("cost_unit", xlabel)
+    for filename, png in o.figures.items():
+      if filename != "cost.png" or len(modes) == 1:
+        caption = f"{entry.title}, {label}: {filename.rsplit('.', 1)[0].replace('_', ' ')}"
+        figures[f"{entry.id}_{mode}_{filename}"] = (caption, png)
+  if series and len(modes) > 1:
+    config = entry.config("course")
+    png = plots.cost_curve(None, series=series, title=f"{entry.title}\ncost J, both modes",
+                           learning_rate=config.get("learning_rate"), xlabel=xlabel)
+    figures = {f"{entry.id}_cost.png": (f"{entry.title}: cost curves, both modes", png),
+               **figures}
+  return figures
+
+
+def custom_sections(entries, outcomes):
+  """Markdown from each app's optional ``report_markdown(record)``, once per row/mode."""
+  lines = []
+  for entry in entries:
+    render_fn = getattr(entry.experiment.app(), "report_markdown", None)
+    if render_fn is None:
+      continue
+    for mode in entry.modes():
+      o = outcomes.get((entry.id, mode))
+      if o is not None and not o.error:
+        lines += [f"### {entry.title}" + (f" ({mode})" if len(entry.modes()) > 1 else ""),
+                  "", render_fn(o.record), ""]
+  return lines
+
+
+def environment():
+  devices = ", ".join(str(d) for d in jax.devices())
+  return (f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
+          f"- python {platform.python_version()}, jax {jax.__version__} "
+          f"({jax.default_backend()}: {devices}), numpy {np.__version__}\n"
+          f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores")
+
+
+def sections_table(sections):
+  rows = ["| section | wall s |", "| --- | --- |"]
+  rows += [f"| {name} | {seconds:.1f} |" for name, seconds in sections.items()]
+  return "\n".join(rows)
+
+
+def experiment_times(outcomes):
+  """{experiment name: summed wall seconds of its rows} (the rows run in parallel)."""
+  times = {}
+  for o in outcomes.values():
+    times[o.entry.experiment.name] = times.get(o.entry.experiment.name, 0.0) + o.wall_s
+  return times
+
+
+def render(entries, outcomes, skipped, checks, figures, data_dir, sections):
+  lines = ["# Reproduction report", "",
+           "Published numbers (from each config's docstring) beside ours. "
+           "*Course-compatible*: float64 and the notebooks' NumPy initializer, expected to "
+           "match. *JAX-keyed*: float32 and `jax.random.key(seed)` initialization, a "
+           "different (equally valid) draw, so not expected to match digit for digit. "
+           "Experiments without a course-compatible mode run as configured.", "",
+           f"Data directory: `{data_dir}`" if data_dir else
+           "Data directory: none (generated data only)", "",
+           "## Results (train / test accuracy, %)", "",
+           results_table(entries, outcomes, skipped), ""]
+  notes = [f"- {e.title}: {e.note}" for e in entries if e.note and e.id not in skipped]
+  if notes:
+    lines += ["Notes:", ""] + notes + [""]
+  custom = custom_sections([e for e in entries if e.id not in skipped], outcomes)
+  if custom:
+    lines += ["## Experiment details", ""] + custom
+  if skipped:
+    lines += ["## Skipped", ""] + [f"- {next(e.title for e in entries if e.id == i)}: {why}"
+                                   for i, why in skipped.items()] + [""]
+  if checks:
+    lines += ["## Gradient checks", "",
+              "Relative differences ||g - g'|| / (||g|| + ||g'||) in float64, two-sided "
+              f"finite differences with eps = {gradcheck.DEFAULT_EPSILON:g}; a parameter "
+              f"fails above {gradcheck.DEFAULT_THRESHOLD:g}.", ""]
+    for title, report, seconds in checks:
+      verdict = "passed" if report.passed else f"FAILED: {report.disagreeing}"
+      lines += [f"### {title}: {verdict} ({seconds:.1f} s)", "", "```", report.table(), "```",
+                ""]
+  per_experiment = "\n".join(f"| {name} | {t:.1f} |" for name, t in
+                              experiment_times(outcomes).items())
+  lines += ["## Timings", "", timings_table(outcomes), "",
+            "Per experiment (its rows' wall time, summed over the workers):", "",
+            "| experiment | wall s |", "| --- | --- |", per_experiment, "",
+            "Per section of this report (wall time):", "", sections_table(sections), "",
+            environment(), ""]
+  if figures:
+    lines += ["## Figures", ""]
+    for name, (caption, _) in figures.items():
+      lines += [f"**{caption}**", "", f"![{caption}]({name})", ""]
+  return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Main
+
+
+def select(entries, only):
+  if not only:
+    return list(entries)
+  return [e for e in entries if any(e.id.startswith(prefix) for prefix in only)]
+
+
+def build_report(workdir, data_dir=None, *, entries=None, only=None, gradcheck_on=True,
+                 workers=1, echo=print):
+  """Runs the entries, writes report.md and the PNGs into ``workdir``; returns the text."""
+  start = time.perf_counter()
+  workdir = pathlib.Path(workdir)
+  rundir.check_writable(workdir)
+  entries = select(all_entries() if entries is None else entries, only)
+  sections, skipped = {}, {}
+  runnable = []
+  for entry in entries:
+    why = missing_data(entry, data_dir)
+    if why:
+      skipped[entry.id] = why
+      echo(f"skip {entry.id}: {why}")
+    else:
+      runnable.append(entry)
+  with rundir.lock(workdir):
+    begin = time.perf_counter()
+    outcomes = run_all(runnable, data_dir, workers, echo)
+    sections[f"experiments ({len(outcomes)} runs, {workers} worker(s))"] = \
+        time.perf_counter() - begin
+    begin = time.perf_counter()
+    checks = gradient_checks() if gradcheck_on else []
+    sections["gradient checks"] = time.perf_counter() - begin
+    begin = time.perf_counter()
+    figures = {}
+    for entry in runnable:
+      figures.update(entry_figures(entry, outcomes))
+    for name, (_, png) in figures.items():
+      rundir.write_bytes(workdir / name, png)
+    sections["figures"] = time.perf_counter() - begin
+    sections["whole report"] = time.perf_counter() - start
+    text = render(entries, outcomes, skipped, checks, figures, data_dir, sections)
+    rundir.write_text(workdir / "report.md", text)
+  for name, seconds in sections.items():
+    echo(f"{name}: {seconds:.1f} s")
+  return text
+
+
+def main(argv=None):
+  argv = list(sys.argv if argv is None else argv)
+  if cli.wants_help(argv[1:]):
+    print(__doc__)
+    return 0
+  try:
+    flags.FLAGS.unparse_flags()
+    try:
+      leftover = flags.FLAGS(argv)
+    except flags.Error as e:
+      flags.FLAGS.mark_as_parsed()
+      raise cli.UsageError(str(e)) from None
+    if len(leftover) > 1 or any(a.startswith("--config") for a in argv[1:]):
+      raise cli.UsageError("the report takes no --config or positional arguments (each row "
+                           "has its own config); use --only to choose rows")
+    data_dir = cli.resolve_data_dir(flags.FLAGS.data_dir)
+    workdir = pathlib.Path(flags.FLAGS.workdir or "runs/report")
+    cli.enable_compilation_cache(flags.FLAGS.compilation_cache)
+    build_report(workdir, data_dir, only=_ONLY.value, gradcheck_on=not _SKIP_GRADCHECK.value,
+                 workers=_JOBS.value)
+  except (cli.UsageError, DLCourseError) as e:
+    print(f"error: report: {e}", file=sys.stderr)
+    return cli.EXIT_BAD_INPUT
+  except OSError as e:
+    print(f"error: report: {e}", file=sys.stderr)
+    return cli.EXIT_FAILED
+  print(f"wrote {workdir / 'report.md'}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,140 @@
+"""The large-input product layout of ``dlcourse.models.dense`` (speed only) changes no value.
+
+For an A_prev of >= 2^19 entries the products W A_prev and dZ A_prev^T read an
+examples-major copy A_prev^T; these tests check, in float64, that every value equals the
+course-layout formulas to 1e-12, that jax.grad and jax.vmap see the same function, and
+that inside a compiled training loop the copy is made once, outside the loop.
+"""
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dlcourse import sweep, train
+from dlcourse.models import dense
+
+N_X, M = 2048, 256      # 2^19 entries: the smallest input that takes the layout
+LAYER_DIMS = (N_X, 6, 3, 1)
+
+
+def _data(seed=0):
+  rng = np.random.RandomState(seed)
+  X = rng.rand(N_X, M)
+  Y = (rng.rand(1, M) > 0.5).astype(np.float64)
+  params = {}
+  for l in range(1, len(LAYER_DIMS)):
+    params[f"W{l}"] = rng.randn(LAYER_DIMS[l], LAYER_DIMS[l - 1]) / np.sqrt(LAYER_DIMS[l - 1])
+    params[f"b{l}"] = 0.1 * rng.randn(LAYER_DIMS[l], 1)
+  return X, Y, params
+
+
+def _course_grads(params, X, Y):
+  """The course's forward/backward in NumPy float64 (relu hidden layers, sigmoid out)."""
+  L = len(LAYER_DIMS) - 1
+  A, caches = X, []
+  for l in range(1, L + 1):
+    Z = params[f"W{l}"] @ A + params[f"b{l}"]
+    caches.append((A, Z))
+    A = 1 / (1 + np.exp(-Z)) if l == L else np.maximum(Z, 0)
+  m = X.shape[1]
+  cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m
+  grads, dZ = {}, A - Y
+  for l in range(L, 0, -1):
+    A_prev, _ = caches[l - 1]
+    grads[f"W{l}"] = dZ @ A_prev.T / m
+    grads[f"b{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+    if l > 1:
+      dZ = (params[f"W{l}"].T @ dZ) * (caches[l - 2][1] > 0)
+  return cost, grads
+
+
+def test_the_cat_sized_input_takes_the_layout_and_small_ones_do_not():
+  assert dense._reads_transposed_copy(jnp.zeros((N_X, M)))
+  assert dense._reads_transposed_copy(jnp.zeros((12288, 209)))
+  assert not dense._reads_transposed_copy(jnp.zeros((N_X, M - 1)))
+  assert not dense._reads_transposed_copy(jnp.zeros((2, 400)))
+
+
+def test_linear_forward_and_backward_equal_the_course_formulas(x64):
+  rng = np.random.RandomState(1)
+  A_prev, W, b = rng.rand(N_X, M), rng.randn(5, N_X), rng.randn(5, 1)
+  dZ = rng.randn(5, M)
+  Z = jax.jit(dense.linear_forward)(A_prev, W, b)
+  dA_prev, dW, db = jax.jit(dense.linear_backward)(dZ, A_prev, W)
+  np.testing.assert_allclose(Z, W @ A_prev + b, rtol=0, atol=1e-12)
+  np.testing.assert_allclose(dW, dZ @ A_prev.T / M, rtol=0, atol=1e-12)
+  np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True) / M, rtol=0, atol=1e-12)
+  np.testing.assert_allclose(dA_prev, W.T @ dZ, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["manual", "autodiff"])
+def test_cost_and_grads_equal_the_course_loop(x64, method):
+  X, Y, params = _data()
+  cost, grads = _course_grads(params, X, Y)
+  arch = dense.Architecture.make(LAYER_DIMS)
+  J, ours = jax.jit(dense.cost_and_grads, static_argnames=("arch", "method"))(
+      params, X, Y, arch=arch, method=method)
+  assert abs(float(J) - cost) < 1e-12
+  for name, expected in grads.items():
+    np.testing.assert_allclose(ours[name], expected, rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_vmap_over_models_equals_each_model(x64):
+  """A sweep's view (W batched, X shared): the same gradients as one model at a time."""
+  X, Y, _ = _data()
+  arch = dense.Architecture.make(LAYER_DIMS)
+  models = [_data(seed)[2] for seed in (1, 2, 3)]
+  stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *models)
+  _, batched = jax.jit(jax.vmap(lambda p: dense.cost_and_grads(p, X, Y, arch)))(stacked)
+  for k, params in enumerate(models):
+    _, expected = _course_grads(params, X, Y)
+    for name in expected:
+      np.testing.assert_allclose(batched[name][k], expected[name], rtol=0, atol=1e-12)
+
+
+_COMPUTATION = re.compile(r"^(ENTRY )?%?([\w.\-]+) \(", re.M)
+
+
+def _computations(hlo_text):
+  """{name: body text} of an HLO module's computations, and the ENTRY's name."""
+  heads = list(_COMPUTATION.finditer(hlo_text))
+  bodies, entry = {}, None
+  for head, following in zip(heads, heads[1:] + [None]):
+    end = following.start() if following else len(hlo_text)
+    bodies[head.group(2)] = hlo_text[head.start():end]
+    if head.group(1):
+      entry = head.group(2)
+  return bodies, entry
+
+
+def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop():
+  """The compiled full-batch trainer: the copy X^T (m, n_x) is produced in the ENTRY
+  computation, before the loops, and no loop body produces an (m, n_x) array; the
+  first layer's products read it."""
+  arch = dense.Architecture.make(LAYER_DIMS)
+  X, Y, params = _data()
+  params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), params)
+  X, Y = jnp.asarray(X, jnp.float32), jnp.asarray(Y, jnp.float32)
+  hlo = train.train_gd_jit.lower(params, X, Y, 0.01, arch=arch, num_iterations=6,
+                                 record_every=3).compile().as_text()
+  bodies, entry = _computations(hlo)
+  makes_copy = re.compile(rf"= f32\[{M},{N_X}\]\{{1,0\}} (?!parameter|get-tuple-element|bitcast)")
+  loop_bodies = set(re.findall(r"body=%?([\w.\-]+)", hlo))
+  assert loop_bodies, "no while loop in the compiled trainer"
+  for name in loop_bodies:
+    assert not makes_copy.search(bodies[name]), f"loop body {name} copies X every iteration"
+  assert makes_copy.search(bodies[entry]), "X^T is not made before the loop"
+  reads = [d for d in sweep.hlo_dots(hlo) if (M, N_X) in (d.lhs, d.rhs)]
+  assert {d.out for d in reads} == {(6, M), (6, N_X)}, reads
+
+
+def test_small_inputs_keep_the_course_order():
+  arch = dense.Architecture.make((2, 5, 1))
+  X, Y = jnp.ones((2, 40)), jnp.ones((1, 40))
+  params = {"W1": jnp.ones((5, 2)), "b1": jnp.zeros((5, 1)), "W2": jnp.ones((1, 5)),
+            "b2": jnp.zeros((1, 1))}
+  hlo = jax.jit(dense.cost_and_grads, static_argnames="arch").lower(
+      params, X, Y, arch=arch).compile().as_text()
+  assert "[40,2]" not in hlo

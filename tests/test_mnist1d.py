@@ -1,0 +1,216 @@
+"""MNIST-1D: course shapes, checksum, the app's cache, a short training run, the search."""
+import pathlib
+import types
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mnist1d")
+
+from dlcourse import mnist1d  # noqa: E402
+from dlcourse.errors import ConfigError, DataError, ShapeError  # noqa: E402
+from experiments import mnist1d as app  # noqa: E402
+from experiments.configs import mnist1d as configs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def arrays():
+  return mnist1d.generate()
+
+
+def stand_in_env(cache_dir):
+  """What the app uses of the runner's Env: cache_dir and warn (messages collected)."""
+  messages = []
+  return types.SimpleNamespace(cache_dir=cache_dir, warn=messages.append), messages
+
+
+def test_course_shapes_and_the_recorded_checksum(arrays):
+  assert arrays["train_x"].shape == (40, 4000) and arrays["train_x"].dtype == np.float32
+  assert arrays["test_x"].shape == (40, 1000)
+  assert arrays["train_y"].shape == (10, 4000) and arrays["test_y"].shape == (10, 1000)
+  np.testing.assert_array_equal(arrays["train_y"].sum(axis=0), 1)
+  # The package still builds what the published table was measured on.
+  assert mnist1d.checksum(arrays) == configs.EXPECTED_CHECKSUM
+
+
+def test_conversion_transposes_and_one_hots():
+  raw = {"x": np.arange(6.0).reshape(2, 3), "y": np.array([2, 0]),
+         "x_test": np.ones((1, 3)), "y_test": np.array([9])}
+  course = mnist1d.to_course_shapes(raw)
+  np.testing.assert_array_equal(course["train_x"], raw["x"].T)
+  np.testing.assert_array_equal(np.argmax(course["train_y"], axis=0), [2, 0])
+  assert course["test_y"].shape == (10, 1) and course["test_y"][9, 0] == 1
+  with pytest.raises(DataError, match="labels"):
+    mnist1d.one_hot([3, 10])
+
+
+def test_checksum_sees_any_change(arrays):
+  digest = mnist1d.checksum(arrays)
+  changed = dict(arrays, test_x=arrays["test_x"].copy())
+  changed["test_x"][0, 0] += 1e-6
+  assert mnist1d.checksum(changed) != digest
+  assert mnist1d.checksum(dict(arrays, train_x=arrays["train_x"].astype(np.float64))) != digest
+
+
+def test_validation_rejects_bad_arrays(arrays):
+  mnist1d.validate(arrays)
+  bad = dict(arrays, train_x=arrays["train_x"].copy())
+  bad["train_x"][3, 7] = np.nan
+  with pytest.raises(DataError, match="non-finite"):
+    mnist1d.validate(bad)
+  with pytest.raises(ShapeError):
+    mnist1d.validate(dict(arrays, test_x=arrays["test_x"][:39]))
+
+
+def test_generation_leaves_the_global_random_state_alone(monkeypatch):
+  import mnist1d.data as package
+  def fake_make_dataset(args):
+    np.random.seed(args.seed)   # what the package does
+    return {"x": np.zeros((1, 40)), "y": np.zeros(1, int), "x_test": np.zeros((1, 40)),
+            "y_test": np.zeros(1, int)}
+  monkeypatch.setattr(package, "make_dataset", fake_make_dataset)
+  np.random.seed(123)
+  expected = np.random.RandomState(123).rand()
+  mnist1d.generate_raw()
+  assert np.random.rand() == expected
+
+
+def test_cache_is_written_once_and_reused(arrays, tmp_path, monkeypatch):
+  calls = []
+  monkeypatch.setattr(mnist1d, "generate", lambda seed: calls.append(seed) or arrays)
+  config = configs.get_config()
+  env, messages = stand_in_env(tmp_path)
+  first, info = app.load_data(config, env)
+  assert info["source"] == "generated" and info["matches_expected"] and not messages
+  path = app.cache_path(tmp_path, 42)
+  assert path.exists() and not list(tmp_path.glob("*.tmp"))
+  second, info = app.load_data(config, env)
+  assert info["source"] == "cache" and calls == [42]
+  for name in mnist1d.ARRAY_NAMES:
+    np.testing.assert_array_equal(second[name], first[name])
+
+
+def test_a_changed_generator_is_reported(arrays, tmp_path, monkeypatch):
+  """A recorded checksum that the package no longer builds: the data is regenerated
+  and the warning says that the generator's output changed."""
+  monkeypatch.setattr(mnist1d, "generate", lambda seed: arrays)
+  config = configs.get_config()
+  env, messages = stand_in_env(tmp_path)
+  app.load_data(config, env)                     # a good cache
+  config.expected_checksum = "0" * 64
+  _, info = app.load_data(config, env)
+  assert info["source"] == "generated" and not info["matches_expected"]
+  assert any("CHANGED" in m and "0" * 64 in m for m in messages), messages
+  assert any("regenerating" in m for m in messages)
+
+
+def test_a_corrupted_cache_is_regenerated(arrays, tmp_path, monkeypatch):
+  monkeypatch.setattr(mnist1d, "generate", lambda seed: arrays)
+  config = configs.get_config()
+  env, messages = stand_in_env(tmp_path)
+  app.load_data(config, env)
+  path = app.cache_path(tmp_path, 42)
+  tampered = dict(arrays, train_x=arrays["train_x"] + 1)
+  np.savez(path, checksum=np.array(mnist1d.checksum(arrays)), **tampered)
+  fresh, info = app.load_data(config, env)
+  assert info["source"] == "generated" and any("do not match" in m for m in messages)
+  np.testing.assert_array_equal(fresh["train_x"], arrays["train_x"])
+  assert app.read_cache(path)[0] is not None     # rewritten sound
+
+
+def test_no_cache_dir_means_no_files(arrays, monkeypatch):
+  monkeypatch.setattr(mnist1d, "generate", lambda seed: arrays)
+  env, _ = stand_in_env(None)
+  _, info = app.load_data(configs.get_config(), env)
+  assert info["source"] == "generated"
+
+
+def test_short_training_run_beats_chance(arrays, tmp_path, monkeypatch):
+  """A small BN MLP, 8 epochs of in-order Adam steps (320), two seeds in one program: far
+  above the 10 % of guessing on the test set; the record follows the schema."""
+  monkeypatch.setattr(mnist1d, "generate", lambda seed: arrays)
+  config = configs.get_config("batchnorm")
+  config.hidden_dims, config.num_epochs, config.num_seeds = (32, 32), 8, 2
+  config.record_every = 3
+  env, _ = stand_in_env(tmp_path)
+  record, figures = app.run(config, env)
+  assert record["test_accuracy"] > 0.4
+  assert record["train_accuracy"] > record["test_accuracy"] - 0.05
+  seeds = record["metrics"]["seeds"]["test"]["values"]
+  assert len(seeds) == 2 and seeds[0] != seeds[1]       # two different seeds
+  assert [x for x, _ in record["costs"]] == [0, 3, 6] and record["cost_unit"] == "epoch"
+  assert len(record["metrics"]["test_curve"]) == 2
+  assert record["costs"][-1][1] < record["costs"][0][1]
+  assert "cost.png" in figures
+  assert "| 68 |" in app.report_markdown(record)
+
+
+def test_search_shapes_and_a_dev_split_disjoint_from_test(arrays):
+  config = configs.get_config("search")
+  config.search_num, config.search_num_epochs, config.width_range = 3, 2, (8, 16)
+  config.num_epochs, config.num_seeds, config.record_every = 2, 2, 1
+  config.batchnorm, config.lr_decay = False, "none"   # fewer ops: a quicker compile
+  searched = app.run_search(config, arrays)
+  table = searched["table"]
+  assert len(table) == 3
+  assert all(8 <= row["width"] <= 16 for row in table)
+  assert [row["dev_accuracy"] for row in table] == sorted(
+      (row["dev_accuracy"] for row in table), reverse=True)
+  assert searched["dev_split"] == {"train": 3500, "dev": 500}
+  assert len(searched["seeds"]["test"]["values"]) == 2
+  # The dev columns are the last 500 training examples: none of them is a test example.
+  _, _, X_dev, _ = mnist1d.dev_split(arrays["train_x"], arrays["train_y"], config.num_dev)
+  dev = {col.tobytes() for col in X_dev.T}
+  assert not dev & {col.tobytes() for col in arrays["test_x"].T}
+  assert len(dev) == 500
+
+
+def test_width_masking_is_the_narrow_net(x64):
+  """A max-width net whose extra units are masked trains exactly like a net of that
+  width initialized with the same kept weights (gradients of the masked weights are 0)."""
+  import jax
+  import jax.numpy as jnp
+  from dlcourse.models import dense
+  wide = dense.Architecture.make((6, 8, 8, 3), hidden="relu", output="softmax")
+  narrow = dense.Architecture.make((6, 5, 5, 3), hidden="relu", output="softmax")
+  rng = np.random.RandomState(0)
+  full = {f"{p}{l}": jnp.asarray(rng.uniform(-0.5, 0.5, shape)) for l in (1, 2, 3)
+          for p, shape in (("W", (wide.layer_dims[l], wide.layer_dims[l - 1])),
+                           ("b", (wide.layer_dims[l], 1)))}
+  params = jax.jit(app.mask_width, static_argnums=(1, 2))(full, wide, 5)
+  np.testing.assert_allclose(params["W2"][:5, :5], full["W2"][:5, :5] * np.sqrt(8 / 5))
+  small = {"W1": params["W1"][:5], "b1": params["b1"][:5], "W2": params["W2"][:5, :5],
+           "b2": params["b2"][:5], "W3": params["W3"][:, :5], "b3": params["b3"]}
+  X, Y = jnp.asarray(rng.randn(6, 9)), jnp.asarray(np.eye(3)[:, rng.randint(0, 3, 9)])
+  grad_fn = jax.jit(dense.cost_and_grads, static_argnums=3)
+  J, grads = grad_fn(params, X, Y, wide, 0.3)
+  J_small, grads_small = grad_fn(small, X, Y, narrow, 0.3)
+  np.testing.assert_allclose(J, J_small, rtol=1e-12)
+  np.testing.assert_allclose(grads["W2"][:5, :5], grads_small["W2"], rtol=1e-12)
+  assert not np.any(grads["W1"][5:]) and not np.any(grads["W2"][5:])
+  assert not np.any(grads["W3"][:, 5:])
+
+
+def test_bad_configs_are_refused_before_compiling(arrays):
+  config = configs.get_config("logistic")
+  config.batchnorm = True
+  with pytest.raises(ConfigError, match="batch norm needs hidden"):
+    app.train_config(config, arrays)
+  config = configs.get_config()
+  config.batch_size = 300
+  with pytest.raises(ConfigError, match="divide"):
+    app.train_config(config, arrays)
+  config = configs.get_config()
+  config.optimizer = "adamm"
+  with pytest.raises(ConfigError, match="optimizer"):
+    app.train_config(config, arrays)
+  with pytest.raises(ValueError, match="variant"):
+    configs.get_config("everything")
+
+
+def test_any_optax_optimizer_by_name():
+  import optax
+  assert isinstance(app.make_optimizer("optax:adamw", 1e-3), optax.GradientTransformation)
+  assert isinstance(app.make_optimizer("adam", 1e-3), optax.GradientTransformation)
+  with pytest.raises(ConfigError, match="optax:<name>"):
+    app.make_optimizer("optax:no_such_thing", 1e-3)

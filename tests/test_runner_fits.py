@@ -1,0 +1,276 @@
+"""experiments.runner.env: the fits an app runs through its Env -- chunks equal one
+program bit for bit, checkpoints resume after a failed save, a crash or SIGKILL to the
+same bits, resumes of another config are refused, divergence stops at the iteration."""
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import ml_collections
+import numpy as np
+import pytest
+
+from dlcourse import data, minibatch, optim, train
+from dlcourse.errors import ConfigError
+from dlcourse.models import dense
+from experiments import runner
+from experiments.runner import checkpoints as ckpt
+from experiments.runner import env as env_lib
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+ARCH = dense.Architecture((2, 3, 1), ("tanh", "sigmoid"))
+
+
+def tiny_config(**overrides):
+  config = ml_collections.ConfigDict(dict(
+      learning_rate=0.5, num_iterations=200, record_every=10, course_compat=True,
+      dtype="float32", method="manual", seed=2))
+  config.update(overrides)
+  return config
+
+
+def quiet(_message):
+  pass
+
+
+def checkpoint_env(workdir, **kwargs):
+  return env_lib.Env(workdir=pathlib.Path(workdir), warn=quiet, **kwargs)
+
+
+def tiny_problem(config):
+  """(params, X, Y) of a 2-3-1 tanh net on 40 planar points (inside the precision)."""
+  X, Y = data.planar_flower(m=40)
+  return runner.init_params(config, ARCH.layer_dims, "normal", 0.5), X, Y
+
+
+def fit(config, env=None, **kwargs):
+  env = env or env_lib.Env.plain()
+  with runner.precision(config):
+    params, X, Y = tiny_problem(config)
+    result = env.fit_gd(config, ARCH, params, X, Y, **kwargs)
+    return jax.tree.map(np.asarray, result.params), result.costs
+
+
+def saved_steps(workdir, fit_index=0):
+  return ckpt.Checkpoints(pathlib.Path(workdir) / "checkpoints" / f"fit{fit_index}",
+                          warn=quiet).steps()
+
+
+def finished_steps(workdir):
+  """Complete checkpoint steps, read without orbax: an observer's CheckpointManager
+  would clean up the writer's in-progress temporary directory."""
+  directory = pathlib.Path(workdir) / "checkpoints" / "fit0"
+  names = os.listdir(directory) if directory.is_dir() else []
+  return sorted(int(n) for n in names if n.isdigit())
+
+
+def assert_same_bits(a, b):
+  assert a.keys() == b.keys()
+  for name in a:
+    assert a[name].dtype == b[name].dtype
+    assert np.array_equal(a[name].view(np.uint8), b[name].view(np.uint8)), name
+
+
+# --------------------------------------------------------------------------------------
+# Full-batch GD
+
+
+def test_chunked_training_equals_the_single_program_bit_for_bit(tmp_path):
+  config = tiny_config()
+  single = fit(config)
+  chunked = fit(config, checkpoint_env(tmp_path, checkpoint_every=50))
+  assert_same_bits(single[0], chunked[0])
+  assert single[1] == chunked[1]
+  assert saved_steps(tmp_path) == [100, 150, 200]
+
+
+def test_chunks_with_fresh_dropout_masks_and_a_partial_block_equal_one_program():
+  # Masks are fold_in(key, absolute step); 95 iterations in blocks of 10 leave a rest of 5.
+  config = tiny_config(num_iterations=95, course_compat=False, method="autodiff")
+  kwargs = dict(dropout_layers=(1,), keep_prob=0.8, key=jax.random.key(3))
+  single = fit(config, **kwargs)
+  chunked = fit(config, env_lib.Env(chunk_every=30), **kwargs)
+  assert_same_bits(single[0], chunked[0])
+  assert single[1] == chunked[1]
+
+
+def test_without_checkpoints_fit_gd_is_one_compiled_program(monkeypatch):
+  lengths = []
+  real = train.train_gd_jit.lower
+  monkeypatch.setattr(train.train_gd_jit, "lower",
+                      lambda *a, **k: lengths.append(k["num_iterations"]) or real(*a, **k))
+  fit(tiny_config(num_iterations=20))
+  assert lengths == [20]  # one program over all iterations
+
+
+def test_checkpoint_interval_must_be_a_multiple_of_record_every(tmp_path):
+  with pytest.raises(ConfigError, match="checkpoint_every=15 must be a multiple of "
+                     "record_every=10"):
+    fit(tiny_config(), checkpoint_env(tmp_path, checkpoint_every=15))
+  assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_failed_save_mid_run_then_resume_gives_the_uninterrupted_result(
+    tmp_path, monkeypatch):
+  config = tiny_config()
+  real_save = ckpt.Checkpoints.save
+
+  def full_disk_at_150(self, step, state, meta=None):
+    if step == 150:
+      raise ckpt.CheckpointError("simulated: no space left")
+    return real_save(self, step, state, meta)
+
+  monkeypatch.setattr(ckpt.Checkpoints, "save", full_disk_at_150)
+  with pytest.raises(ckpt.CheckpointError):
+    fit(config, checkpoint_env(tmp_path, checkpoint_every=50))
+  monkeypatch.setattr(ckpt.Checkpoints, "save", real_save)
+  env = checkpoint_env(tmp_path, checkpoint_every=50, resume=True)
+  resumed = fit(config, env)
+  assert env.fits[0].resumed_from == 100  # lost only the steps since then
+  single = fit(config)
+  assert_same_bits(single[0], resumed[0])
+  assert single[1] == resumed[1]
+
+
+def test_resuming_with_another_learning_rate_is_refused(tmp_path):
+  fit(tiny_config(num_iterations=100), checkpoint_env(tmp_path, checkpoint_every=50))
+  with pytest.raises(ckpt.CheckpointMismatchError, match="learning_rate: 0.5 in the "
+                     "checkpoint, 0.25 now"):
+    fit(tiny_config(num_iterations=100, learning_rate=0.25),
+        checkpoint_env(tmp_path, checkpoint_every=50, resume=True))
+
+
+def test_a_resume_without_a_sound_checkpoint_says_so_and_is_not_called_a_resume(tmp_path):
+  messages = []
+  env = env_lib.Env(workdir=tmp_path, checkpoint_every=50, resume=True,
+                    warn=messages.append)
+  fit(tiny_config(num_iterations=100), env)
+  assert env.fits[0].resumed_from is None
+  assert messages == [f"fit 0: no sound checkpoint in {tmp_path / 'checkpoints' / 'fit0'}; "
+                      "training from step 0"]
+
+
+def test_divergence_stops_naming_the_iteration_and_keeps_the_last_good_checkpoint(tmp_path):
+  config = tiny_config(learning_rate=1e200, num_iterations=100)
+  env = checkpoint_env(tmp_path, checkpoint_every=10, stop_on_nonfinite=True)
+  with pytest.raises(runner.TrainingDiverged) as error:
+    fit(config, env)
+  directory = tmp_path / "checkpoints" / "fit0"
+  assert saved_steps(tmp_path) == [10]
+  assert str(error.value) == (
+      "training stopped (fit 0, learning_rate 1e+200): the cost became nan at iteration 10 "
+      "(costs are recorded every 10 iterations); the last good checkpoint is step 10 in "
+      f"{directory}")
+  like = {"params": {"W1": np.zeros((3, 2)), "b1": np.zeros((3, 1)), "W2": np.zeros((1, 3)),
+                     "b2": np.zeros((1, 1))}, "step": 0, "costs": np.zeros(10), "key": None}
+  state = ckpt.Checkpoints(directory, warn=quiet).restore_latest(like).state
+  assert state["step"] == 10
+  assert all(np.isfinite(p).all() for p in jax.tree.leaves(state["params"]))
+
+
+# --------------------------------------------------------------------------------------
+# SIGKILL in the middle of a run
+
+CHILD = """
+import sys, time
+sys.path.insert(0, {root!r})
+from experiments.runner import env as env_lib
+from tests.test_runner_fits import checkpoint_env, fit, tiny_config
+# Each chunk is slowed down so that the parent can kill the run in the middle.
+real_run = env_lib._GDPrograms.run
+env_lib._GDPrograms.run = lambda self, *a: (time.sleep(0.1), real_run(self, *a))[1]
+fit(tiny_config(), checkpoint_env({workdir!r}, checkpoint_every=10, keep_checkpoints=2))
+print("finished")
+"""
+
+
+def test_sigkill_mid_run_then_resume_equals_the_uninterrupted_run(tmp_path):
+  child = subprocess.Popen(
+      [sys.executable, "-c", CHILD.format(root=str(REPO_ROOT), workdir=str(tmp_path))],
+      cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(
+          os.environ, JAX_PLATFORMS="cpu"))
+  deadline = time.monotonic() + 90
+  try:
+    while not finished_steps(tmp_path) or finished_steps(tmp_path)[-1] < 30:
+      assert child.poll() is None, child.communicate()
+      assert time.monotonic() < deadline, "the child never checkpointed"
+      time.sleep(0.02)
+    seen = finished_steps(tmp_path)[-1]
+  finally:
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+  assert child.returncode == -signal.SIGKILL  # it was killed, it did not finish
+  assert seen < 200
+
+  env = checkpoint_env(tmp_path, checkpoint_every=10, keep_checkpoints=2, resume=True)
+  resumed = fit(tiny_config(), env)
+  assert seen <= env.fits[0].resumed_from < 200  # only the steps since the last are lost
+  uninterrupted = fit(tiny_config())
+  assert_same_bits(uninterrupted[0], resumed[0])
+  assert uninterrupted[1] == resumed[1]
+
+
+# --------------------------------------------------------------------------------------
+# Mini-batch training: the whole TrainState (params, Adam moments, step, key) is saved
+
+
+def minibatch_fit(config, env=None, key=None):
+  """An Adam mini-batch run of the tiny net on 40 planar points (batches of 16)."""
+  env = env or env_lib.Env.plain()
+  with runner.precision(config):
+    params, X, Y = tiny_problem(config)
+    result = env.fit_minibatch(config, ARCH, params, X, Y, optim.adam(0.05), key=key)
+    return jax.tree.map(np.asarray, result.params), result.costs
+
+
+def minibatch_config():
+  return tiny_config(dtype="float64", course_compat=False, num_epochs=40, batch_size=16)
+
+
+class Crash(Exception):
+  pass
+
+
+def test_minibatch_run_resumes_after_a_crash_to_the_same_bits(tmp_path, monkeypatch):
+  config = minibatch_config()
+  key = jax.random.key(7)
+  whole = minibatch_fit(config, key=key)
+
+  real_save = ckpt.Checkpoints.save
+
+  def crash_after_20(self, step, state, meta=None):
+    real_save(self, step, state, meta)
+    if step == 20:
+      raise Crash
+  monkeypatch.setattr(ckpt.Checkpoints, "save", crash_after_20)
+  with pytest.raises(Crash):
+    minibatch_fit(config, checkpoint_env(tmp_path, checkpoint_every=10), key=key)
+  monkeypatch.setattr(ckpt.Checkpoints, "save", real_save)
+  assert saved_steps(tmp_path) == [10, 20]
+  resumed = minibatch_fit(config, checkpoint_env(tmp_path, checkpoint_every=10, resume=True),
+                          key=key)
+  assert_same_bits(whole[0], resumed[0])
+  assert whole[1] == resumed[1]
+  # The checkpoint holds the optimizer state: Adam's moments are not zero after 40 epochs.
+  with runner.precision(config):
+    params, _, _ = tiny_problem(config)
+    like = {"params": minibatch.init_state(params, optim.adam(0.05), key), "step": 0,
+            "costs": np.zeros(4), "key": key}
+    latest = ckpt.Checkpoints(tmp_path / "checkpoints" / "fit0",
+                              warn=quiet).restore_latest(like)
+  adam_state = latest.state["params"].opt_state[0]
+  assert int(latest.state["params"].step) == 40 * 3  # 3 mini-batches per epoch
+  assert float(np.abs(adam_state.velocity["W1"]).sum()) > 0
+
+
+def test_minibatch_resume_refuses_another_optimizer_setting(tmp_path):
+  minibatch_fit(minibatch_config(), checkpoint_env(tmp_path, checkpoint_every=10),
+                key=jax.random.key(7))
+  changed = minibatch_config()
+  changed.batch_size = 8
+  with pytest.raises(ckpt.CheckpointMismatchError, match="config.batch_size"):
+    minibatch_fit(changed, checkpoint_env(tmp_path, checkpoint_every=10, resume=True),
+                  key=jax.random.key(7))
