@@ -46,14 +46,15 @@ PUBLISHED = {"logistic": 32.0, "mlp": 68.0}
 
 REPORT = (
     Row("mnist1d_logistic", "MNIST-1D logistic regression (benchmark recipe)",
-        Course(test=PUBLISHED["logistic"]), variant="logistic",
+        Course(test=PUBLISHED["logistic"]), variant="logistic", tolerance=3.0,
         note="mean of num_seeds seeds; published: one run"),
     Row("mnist1d_mlp", "MNIST-1D MLP 40-100-100-10 (benchmark recipe)",
-        Course(test=PUBLISHED["mlp"]), variant="mlp",
+        Course(test=PUBLISHED["mlp"]), variant="mlp", tolerance=3.0,
         note="plain dense net; the benchmark's MLPBase has a residual second layer"),
     Row("mnist1d_toolbox", "MNIST-1D: the course's toolbox on the MLP",
-        Course(test=PUBLISHED["mlp"]), variant="toolbox",
-        note="test accuracy of 'all tools'; the table lists every tool, mean +- std"),
+        Course(), variant="toolbox",
+        note="test accuracy of 'all tools' (published MLP: 68 %); the table lists every "
+             "tool, mean +- std"),
 )
 
 VARIANTS = ("logistic", "mlp", "he", "l2", "dropout", "decay", "batchnorm", "all",
