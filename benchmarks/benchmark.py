@@ -46,7 +46,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: make dlcourse and benchma
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from benchmarks import numpy_reference, torch_reference  # noqa: E402
+from benchmarks import course_runs, numpy_reference, torch_reference  # noqa: E402
 from dlcourse import data, parallel, sweep, train  # noqa: E402
 from dlcourse.models import dense, logistic  # noqa: E402
 
@@ -269,6 +269,8 @@ def measure_l_layer(X, Y, sizes, machine, compiles, log):
   contestants["gram_s"] = lambda: compiled_gram(params, Xj, Yj, 0.0075)
   contestants["numpy64_s"] = (lambda: numpy_reference.L_layer_model(
       X64, Y64, CAT_NET, num_iterations=iters), sizes.reference_repeats)
+  contestants["numpy32_s"] = (lambda: numpy_reference.L_layer_model(
+      X, Y, CAT_NET, num_iterations=iters, dtype=np.float32), sizes.reference_repeats)
   if torch_reference.available():
     contestants["torch_s"] = (lambda: torch_reference.L_layer_model(
         X, Y, CAT_NET, num_iterations=iters), sizes.reference_repeats)
@@ -451,18 +453,27 @@ def _check(name, value, ratio, target, at_most):
              ratio <= target if at_most else ratio >= target)
 
 
-def l_layer_rows(r, machine, m):
+def l_layer_rows(r, machine, m, square_peak):
   one = machine.best_layer_one(CAT_NET[1], CAT_NET[0], m)
   floor = flop_floor_seconds(CAT_NET, m, r["iterations"], one)
+  peak_floor = net_flops(CAT_NET, m) * r["iterations"] / square_peak
   name = f"L-layer {list(CAT_NET)}, {r['iterations']} it"
   manual = r["manual_s"]
   rows = [
       Row(f"{name}: ours, manual backward", f"{manual:.3f} s"),
       Row(f"{name}: ours, jax.grad", f"{r['autodiff_s']:.3f} s"),
-      Row(f"{name}: FLOP floor", f"{floor:.3f} s (matmul {_rate(one.throughput)})"),
-      _check(f"{name}: ours / FLOP floor", "", manual / floor, 1.25, True),
+      Row(f"{name}: FLOP floor at the 2048^2 matmul peak",
+          f"{peak_floor:.3f} s (peak {_rate(square_peak)})"),
+      _check(f"{name}: ours / FLOP floor at the 2048^2 peak", "", manual / peak_floor,
+             1.5, True),
+      Row(f"{name}: FLOP floor at these shapes' best speed",
+          f"{floor:.3f} s (matmul {_rate(one.throughput)})"),
+      Row(f"{name}: ours / FLOP floor at these shapes' best speed (no target)", "",
+          manual / floor),
       _check(f"{name}: NumPy float64 / ours", f"{r['numpy64_s']:.3f} s",
              r["numpy64_s"] / manual, 4, False),
+      _check(f"{name}: NumPy float32 / ours", f"{r['numpy32_s']:.3f} s",
+             r["numpy32_s"] / manual, 2, False),
       _check(f"{name}: manual / jax.grad", "", manual / r["autodiff_s"], 1.10, True),
   ]
   if r["torch_s"] is None:
@@ -641,27 +652,56 @@ NOTES = """\
 """
 
 
-def report(rows, compiles, scaling, source, sizes, elapsed):
+def report(rows, more, compiles, scaling, source, sizes, elapsed, kind, peaks):
+  """The markdown section of this machine kind (RESULTS.md keeps one per kind)."""
   stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
   vers = ", ".join(f"{k} {v}" for k, v in versions().items())
-  missed = [r.name for r in rows if r.met is False] + [
+  missed = [r.name for r in list(rows) + list(more) if r.met is False] + [
       f"compile: {n}" for n, s in compiles.items() if s >= 1]
   quick = " (--quick: tiny sizes, the ratios mean nothing)" if sizes is QUICK else ""
   return "\n".join([
-      f"# Benchmark results{quick}", "",
-      "Written by `python benchmarks/benchmark.py` (rerun it rather than editing by hand).",
-      "", f"* date: {stamp}", f"* machine: {machine_description()}",
+      f"## {course_runs.kind_name(kind)}{quick}", "",
+      f"* date: {stamp}", f"* machine: {machine_description()}",
+      f"* CPU: {kind['model']}{', ' + kind['family_model'] if kind['family_model'] else ''};"
+      f" ISA: {kind['isa']}; flags: {' '.join(kind['flags']) or 'none of ' + ', '.join(course_runs.ISA_FLAGS)}",
+      f"* 2048^2 matmul peak (XLA): {_rate(peaks['float32'])} float32, "
+      f"{_rate(peaks['float64'])} float64",
       f"* versions: {vers}",
       f"* data: {source}; float32 unless named; wall times are the minimum of "
-      f"{sizes.repeats} runs ({sizes.reference_repeats} for the NumPy float64/PyTorch "
+      f"{sizes.repeats} runs ({sizes.reference_repeats} for the NumPy/PyTorch "
       "loops), compilation excluded and timed apart; a shared machine's load only ever "
       "slows a run down", f"* whole benchmark: {elapsed:.0f} s", "",
-      "## Targets", "", format_rows(rows), "",
+      "### Training speed", "", format_rows(rows), "",
+      "### Course-compatible runs, the main job, compile times, start-up", "",
+      format_rows(more), "",
       f"Missed: {', '.join(missed) if missed else 'none'}.", "", "Notes:", "", NOTES,
-      f"## Compile times (cold, min of {sizes.compile_repeats})", "",
-      format_compiles(compiles), "",
-      "## Scaling: the cat-shaped net [12288, n_1, 7, 5, 1], time per iteration", "",
+      f"### Compile times of the benchmark's programs (cold, min of {sizes.compile_repeats})",
+      "", format_compiles(compiles), "",
+      "### Scaling: the cat-shaped net [12288, n_1, 7, 5, 1], time per iteration", "",
       format_scaling(scaling), ""])
+
+
+RESULTS_HEADER = """# Benchmark results
+
+Written by `python benchmarks/benchmark.py` (rerun it rather than editing by hand): one
+section per kind of machine it ran on (CPU model and ISA); a run replaces its own kind's
+section and keeps the others.
+"""
+
+
+def merge_results(existing, kind_title, section):
+  """RESULTS.md text with ``section`` in place of the one titled ``kind_title``."""
+  sections, current = {}, None
+  for line in (existing or "").splitlines():
+    if line.startswith("## "):
+      current = line[3:].split(" (--quick")[0].strip()
+      sections[current] = []
+    if current is not None:
+      sections[current].append(line)
+  sections[kind_title] = section.splitlines()
+  ordered = [kind_title] + [k for k in sections if k != kind_title]
+  return RESULTS_HEADER + "\n" + "\n".join("\n".join(sections[k]).rstrip() + "\n"
+                                             for k in ordered)
 
 
 def main(argv=None):
@@ -681,26 +721,55 @@ def main(argv=None):
     return 0
   start = time.perf_counter()
   log = lambda message: print(f"[{time.perf_counter() - start:6.1f} s] {message}", flush=True)
+  kind = course_runs.cpu_kind()
   X, Y, source = cat_data()
-  log(f"data: {source}; {machine_description()}")
+  log(f"data: {source}; {machine_description()}; {course_runs.kind_name(kind)}; "
+      f"flags {' '.join(kind['flags'])}")
+  peaks = {"float32": course_runs.square_peak(jnp.float32),
+           "float64": course_runs.square_peak(jnp.float64)}
+  log(f"2048^2 matmul peak: {_rate(peaks['float32'])} float32, {_rate(peaks['float64'])} "
+      "float64")
   machine, compiles = Machine(sizes.repeats + 2), {}
   l_layer = measure_l_layer(X, Y, sizes, machine, compiles, log)
   logistic_ = measure_logistic(X, Y, sizes, machine, compiles, log)
   sweeps = measure_sweeps(X, Y, sizes, machine, compiles, log)
   cores = measure_cores(sizes, log)
   scaling = measure_scaling(sizes, machine, compiles, log)
+  more = measure_course_runs(sizes, log)
+  peaks["float32"] = max(peaks["float32"], course_runs.square_peak(jnp.float32))
   machine.refresh(X)
   m = X.shape[1]
-  rows = (l_layer_rows(l_layer, machine, m) + logistic_rows(logistic_, machine, X.shape)
-          + sweep_rows(sweeps, cores, machine, m))
+  rows = (l_layer_rows(l_layer, machine, m, peaks["float32"])
+          + logistic_rows(logistic_, machine, X.shape) + sweep_rows(sweeps, cores, machine, m))
   elapsed = time.perf_counter() - start
-  text = report(rows, compiles, scaling_table(scaling, machine), source, sizes, elapsed)
+  text = report(rows, more, compiles, scaling_table(scaling, machine), source, sizes,
+                elapsed, kind, peaks)
   print("\n" + text)
   path = args.results or (None if args.quick else RESULTS)
   if path:
-    pathlib.Path(path).write_text(text)
-    print(f"wrote {path}")
+    path = pathlib.Path(path)
+    old = path.read_text() if path.is_file() else ""
+    path.write_text(merge_results(old, course_runs.kind_name(kind), text))
+    print(f"wrote {path} (section: {course_runs.kind_name(kind)})")
   return 0
+
+
+def measure_course_runs(sizes, log):
+  """The targets beyond training speed (skipped with --quick: each runs the report)."""
+  if sizes is QUICK:
+    return [course_runs.Target("course-compatible runs, the main job", "skipped (--quick)"),
+            course_runs.listing_target(course_runs.listing_seconds(1))]
+  data_dir = data.resolve_data_dir(None) or REPO_ROOT.parent / "shared" / "data"
+  data_dir = data_dir if (pathlib.Path(data_dir) / data.CAT_TRAIN_FILE).is_file() else None
+  runs = course_runs.course_compat_runs(data_dir, sizes.reference_repeats) if data_dir \
+      else None
+  log("course-compatible runs: " + ("skipped (no cat files)" if runs is None else ", ".join(
+      f"{k} ours {v['train_s']:.2f} s, NumPy {v['numpy64_s']:.2f} s" for k, v in runs.items())))
+  job = course_runs.main_job(data_dir, log)
+  listing = course_runs.listing_seconds()
+  log(f"listing: {listing:.3f} s")
+  return (course_runs.course_compat_targets(runs) + course_runs.main_job_targets(job)
+          + course_runs.compile_targets(job) + [course_runs.listing_target(listing)])
 
 
 if __name__ == "__main__":

@@ -557,29 +557,52 @@ def _pm(s):
   return f"{100 * s['mean']:.2f} ± {100 * s['std']:.2f}"
 
 
+_LABELS = {"mlp": "MLP baseline", "logistic": "logistic regression",
+           "all": "all tools (He, L2, dropout, decay, batch norm)",
+           "search": "random search, best retrained"}
+
+
+def _toolbox_table(rows, published, best=None, dev_split=None):
+  """Markdown: one line per configuration {name: {"train", "test"} summaries}."""
+  lines = ["| configuration | published test % | train % (mean ± std) | "
+           "test % (mean ± std) | test - published (points) |",
+           "| --- | --- | --- | --- | --- |"]
+  for name, row in rows.items():
+    pub = published["logistic"] if name == "logistic" else published["mlp"]
+    lines.append(f"| {_LABELS.get(name, f'MLP + {name}')} | {pub:.0f} | {_pm(row['train'])} "
+                 f"| {_pm(row['test'])} | {100 * row['test']['mean'] - pub:+.2f} |")
+  if best is not None:
+    lines += ["", f"Search best (dev {100 * best['dev_accuracy']:.2f} %): lr "
+              f"{best['learning_rate']:.3g}, lambda {best['lambd']:.3g}, keep_prob "
+              f"{best['keep_prob']:.2f}, width {best['width']}; dev split "
+              f"{dev_split['train']} train / {dev_split['dev']} dev columns of the 4000 "
+              "training examples."]
+  return "\n".join(lines)
+
+
+def report_summary(records):
+  """The report's MNIST-1D section from its rows' records ({row id: record}, the rows
+  of configs/mnist1d.py's REPORT, each run on its own): the toolbox table."""
+  rows, best, dev_split, published = {}, None, None, mnist1d_config.PUBLISHED
+  for row_id, record in records.items():
+    name = row_id.removeprefix("mnist1d_")
+    m = record["metrics"]
+    rows[name] = m["seeds"]
+    if "best" in m:
+      best, dev_split = m["best"], m["dev_split"]
+  if not rows:
+    return ""
+  return "\n".join([f"Test accuracy over {records[next(iter(records))]['config']['num_seeds']}"
+                    " seeds per configuration, each trained in one vmapped program:", "",
+                    _toolbox_table(rows, published, best, dev_split)])
+
+
 def report_markdown(record):
   """The reproduction line (published / ours / difference) or the toolbox table."""
   m = record["metrics"]
   if "toolbox" in m:
-    published = m["published_test"]
-    lines = ["| configuration | published test % | train % (mean ± std) | "
-             "test % (mean ± std) | test - published (points) |",
-             "| --- | --- | --- | --- | --- |"]
-    for name, row in m["toolbox"].items():
-      pub = published["logistic"] if name == "logistic" else published["mlp"]
-      label = {"mlp": "MLP baseline", "logistic": "logistic regression",
-               "all": "all tools (He, L2, dropout, decay, batch norm)",
-               "search": "random search, best retrained"}.get(name, f"MLP + {name}")
-      lines.append(f"| {label} | {pub:.0f} | {_pm(row['train'])} | {_pm(row['test'])} | "
-                   f"{100 * row['test']['mean'] - pub:+.2f} |")
     best = m["toolbox"]["search"]["best"]
-    lines.append("")
-    lines.append(f"Search best (dev {100 * best['dev_accuracy']:.2f} %): lr "
-                 f"{best['learning_rate']:.3g}, lambda {best['lambd']:.3g}, keep_prob "
-                 f"{best['keep_prob']:.2f}, width {best['width']}; dev split "
-                 f"{m['dev_split']['train']} train / {m['dev_split']['dev']} dev columns of "
-                 "the 4000 training examples.")
-    return "\n".join(lines)
+    return _toolbox_table(m["toolbox"], m["published_test"], best, m["dev_split"])
   p = m["published_vs_ours"]
   seeds = m.get("seeds", {})
   spread = f" (± {100 * seeds['test']['std']:.2f} over seeds)" if seeds else ""

@@ -8,8 +8,12 @@ reason when neither holds the files.
 import os
 import pathlib
 
-import jax
-import pytest
+from experiments.runner import cli
+
+cli.configure_xla()  # the XLA options the command line runs with, before JAX starts
+
+import jax  # noqa: E402  pylint: disable=wrong-import-position
+import pytest  # noqa: E402  pylint: disable=wrong-import-position
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 _FALLBACK_DATA_DIR = REPO_ROOT.parent / "shared" / "data"

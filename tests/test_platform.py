@@ -363,3 +363,14 @@ def test_the_real_entry_points_report_bad_input_in_one_line():
     assert result.stderr == ("error: c1w3_planar: unknown config field 'n_hh'; did you mean "
                              "'n_h'?\n")
     assert result.stdout == ""
+
+
+def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off():
+  assert cli.configure_xla({}) == " ".join(cli.XLA_DEFAULTS)
+  mine = {"XLA_FLAGS": "--xla_cpu_use_fusion_emitters=true --xla_dump_to=/tmp/x"}
+  assert cli.configure_xla(mine) == "--xla_cpu_use_fusion_emitters=true --xla_dump_to=/tmp/x"
+  off = {cli.XLA_DEFAULTS_ENV: "0", "XLA_FLAGS": "--xla_dump_to=/tmp/x"}
+  assert cli.configure_xla(off) == "--xla_dump_to=/tmp/x" and off["XLA_FLAGS"] == \
+      "--xla_dump_to=/tmp/x"
+  # The tests themselves run with the command line's options (tests/conftest.py).
+  assert all(flag in os.environ.get("XLA_FLAGS", "") for flag in cli.XLA_DEFAULTS)

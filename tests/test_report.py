@@ -1,5 +1,6 @@
 """The reproduction report: rows from the registry, both modes, skipped rows with reasons."""
 import dataclasses
+import json
 import types
 
 import ml_collections
@@ -62,6 +63,12 @@ def test_the_report_compares_both_modes_and_says_what_was_skipped(tmp_path):
   text = report.build_report(tmp_path, None, entries=ENTRIES, gradcheck_on=False,
                              echo=lambda _: None)
   assert (tmp_path / "report.md").read_text() == text
+  summary = json.loads((tmp_path / "report.json").read_text())
+  by_id = {(r["id"], r["mode"]): r for r in summary["rows"]}
+  assert by_id[("fake_ok", "course")]["train_accuracy"] == pytest.approx(0.9904)
+  assert by_id[("fake_broken", "jax")]["error"].startswith("model must be")
+  assert all(r["wall_s"] > 0 for r in summary["rows"])
+  assert "fake_cats" in summary["skipped"]
   rows = {}
   for line in text.splitlines():  # the results table comes first, then the timings
     if line.startswith("| Fake"):

@@ -15,9 +15,9 @@ from experiments.runner.rows import Course, Row
 DATA_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 REPORT = (
     Row("c1w4_two_layer", "C1W4 two-layer net, cats", Course(100.0, 72.0, (0, 0.693050)),
-        variant="two_layer"),
+        variant="two_layer", expected_s=8.0),
     Row("c1w4_l_layer", "C1W4 L-layer net [12288, 20, 7, 5, 1], cats",
-        Course(98.56, 80.0, (2400, 0.092878))),
+        Course(98.56, 80.0, (2400, 0.092878)), expected_s=10.0),
 )
 
 

@@ -3,18 +3,22 @@
     python -m experiments report [--data_dir DIR] [--workdir runs/report] [--only c1w3]
                                  [--jobs 2] [--skip_gradcheck]
 
-Writes ``report.md`` and PNGs into ``--workdir``: for each row that a config module
-declares in ``REPORT`` (``experiments.runner.rows``), the published numbers beside ours
-in course-compatible mode (float64, the notebooks' NumPy initializer) and in JAX-keyed
-mode (``jax.random.key(seed)``, float32) -- or the config as it is, for experiments
-without a course-compatible mode; an app's optional ``report_markdown(record)`` adds its
-own section. Then the gradient checks and the timings (per experiment and per section).
-Generated data always runs; rows whose course files are missing are listed as skipped,
-with the reason. Independent rows run in ``--jobs`` worker processes (one per core).
+Writes ``report.md``, ``report.json`` (the same rows and timings, for programs) and PNGs
+into ``--workdir``: for each row that a config module declares in ``REPORT``
+(``experiments.runner.rows``), the published numbers beside ours in course-compatible
+mode (float64, the notebooks' NumPy initializer) and in JAX-keyed mode
+(``jax.random.key(seed)``, float32) -- or the config as it is, for experiments without
+a course-compatible mode; an app's optional ``report_summary({row id: record})`` or
+``report_markdown(record)`` adds its own section. Then the gradient checks and the
+timings (per row, per experiment and per section). Generated data always runs; rows
+whose course files are missing are listed as skipped, with the reason. Independent rows
+and the gradient checks run in ``--jobs`` worker processes (one per core), the longest
+first.
 """
 import concurrent.futures
 import dataclasses
 import datetime
+import math
 import multiprocessing
 import os
 import pathlib
@@ -39,6 +43,8 @@ _ONLY = flags.DEFINE_list("only", None, "Report only the rows whose id starts wi
 _SKIP_GRADCHECK = flags.DEFINE_bool("skip_gradcheck", False, "Leave out the gradient checks.")
 _JOBS = flags.DEFINE_integer("jobs", min(2, os.cpu_count() or 1), "Worker processes for "
                              "the rows (1: run them in this process).", lower_bound=1)
+
+GRADCHECK_S = 5.0   # about what the three gradient checks take on one core
 
 COURSE_MODES = {"course": "course-compatible (float64, NumPy init)",
                 "jax": "JAX-keyed (float32, jax.random.key)"}
@@ -116,9 +122,11 @@ def missing_data(entry, data_dir):
   return None
 
 
-def run_all(jobs, data_dir, workers, echo):
-  """{(id, mode): Outcome} of every (entry, mode), over ``workers`` processes."""
-  tasks = [(entry, mode) for entry in jobs for mode in entry.modes()]
+def run_all(jobs, data_dir, workers, echo, gradcheck_on=False):
+  """({(id, mode): Outcome} of every (entry, mode), the gradient checks or []), over
+  ``workers`` processes, the longest rows first (``Row.expected_s``)."""
+  tasks = sorted(((entry, mode) for entry in jobs for mode in entry.modes()),
+                 key=lambda task: -task[0].row.expected_s)
   outcomes = {}
 
   def done(entry, mode, result):
@@ -131,16 +139,25 @@ def run_all(jobs, data_dir, workers, echo):
     for entry, mode in tasks:
       done(entry, mode, report_worker.run_row(entry.experiment, entry.config(mode),
                                               data_dir))
-    return outcomes
+    return outcomes, (gradient_checks() if gradcheck_on else [])
   context = multiprocessing.get_context("spawn")
+  cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+  pin = cores if cores and workers <= len(cores) else None  # more workers than cores: unpinned
   with concurrent.futures.ProcessPoolExecutor(
-      max_workers=workers, mp_context=context,
-      initializer=report_worker.init_worker) as pool:
-    futures = {pool.submit(report_worker.run_row, entry.experiment, entry.config(mode),
-                           data_dir): (entry, mode) for entry, mode in tasks}
+      max_workers=workers, mp_context=context, initializer=report_worker.init_worker,
+      initargs=(context.Value("i", 0), pin)) as pool:
+    futures, checks = {}, None
+    for entry, mode in tasks:
+      if gradcheck_on and checks is None and entry.row.expected_s < GRADCHECK_S:
+        # Queued behind the rows longer than it, so the workers finish together.
+        checks = pool.submit(gradient_checks)
+      futures[pool.submit(report_worker.run_row, entry.experiment, entry.config(mode),
+                          data_dir)] = (entry, mode)
+    if gradcheck_on and checks is None:
+      checks = pool.submit(gradient_checks)
     for future in concurrent.futures.as_completed(futures):
       done(*futures[future], future.result())
-  return outcomes
+    return outcomes, (checks.result() if checks is not None else [])
 
 
 # --------------------------------------------------------------------------------------
@@ -299,10 +316,24 @@ def entry_figures(entry, outcomes):
 
 
 def custom_sections(entries, outcomes):
-  """Markdown from each app's optional ``report_markdown(record)``, once per row/mode."""
-  lines = []
+  """Markdown from each app's optional ``report_summary({row id: record})``, once per
+  experiment over all its rows, or else its ``report_markdown(record)`` once per row and
+  mode."""
+  lines, summarized = [], set()
   for entry in entries:
-    render_fn = getattr(entry.experiment.app(), "report_markdown", None)
+    app = entry.experiment.app()
+    summary_fn = getattr(app, "report_summary", None)
+    if summary_fn is not None:
+      name = entry.experiment.name
+      if name not in summarized:
+        summarized.add(name)
+        records = {e.id: o.record for e in entries if e.experiment.name == name
+                   for o in [outcomes.get((e.id, "default"))] if o and not o.error}
+        text = summary_fn(records) if records else ""
+        if text:
+          lines += [f"### {entry.experiment.summary.rstrip('.')}", "", text, ""]
+      continue
+    render_fn = getattr(app, "report_markdown", None)
     if render_fn is None:
       continue
     for mode in entry.modes():
@@ -378,6 +409,29 @@ def render(entries, outcomes, skipped, checks, figures, data_dir, sections):
   return "\n".join(lines)
 
 
+def _finite_or_none(x):
+  return x if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+def summary_json(outcomes, skipped, checks, sections, data_dir):
+  """report.json: what report.md shows, for programs (benchmarks/benchmark.py reads the
+  per-row timings from it). Strict JSON: a non-finite number is null."""
+  rows = []
+  for (row_id, mode), o in outcomes.items():
+    record = o.record or {}
+    timings = record.get("timings") or {}
+    rows.append({"id": row_id, "mode": mode, "experiment": o.entry.experiment.name,
+                 "error": o.error, "wall_s": o.wall_s,
+                 "compile_s": _finite_or_none(timings.get("compile_s")),
+                 "train_s": _finite_or_none(timings.get("train_s")),
+                 "train_accuracy": _finite_or_none(record.get("train_accuracy")),
+                 "test_accuracy": _finite_or_none(record.get("test_accuracy"))})
+  return {"data_dir": None if data_dir is None else str(data_dir), "rows": rows,
+          "skipped": dict(skipped), "sections_s": dict(sections),
+          "gradient_checks": [{"title": t, "passed": r.passed, "seconds": sec}
+                              for t, r, sec in checks]}
+
+
 # --------------------------------------------------------------------------------------
 # Main
 
@@ -406,12 +460,10 @@ def build_report(workdir, data_dir=None, *, entries=None, only=None, gradcheck_o
       runnable.append(entry)
   with rundir.lock(workdir):
     begin = time.perf_counter()
-    outcomes = run_all(runnable, data_dir, workers, echo)
-    sections[f"experiments ({len(outcomes)} runs, {workers} worker(s))"] = \
-        time.perf_counter() - begin
-    begin = time.perf_counter()
-    checks = gradient_checks() if gradcheck_on else []
-    sections["gradient checks"] = time.perf_counter() - begin
+    outcomes, checks = run_all(runnable, data_dir, workers, echo, gradcheck_on)
+    sections[f"experiments and gradient checks ({len(outcomes)} runs, {workers} "
+             "worker(s))"] = time.perf_counter() - begin
+    sections["gradient checks"] = sum(seconds for _, _, seconds in checks)
     begin = time.perf_counter()
     figures = {}
     for entry in runnable:
@@ -422,6 +474,8 @@ def build_report(workdir, data_dir=None, *, entries=None, only=None, gradcheck_o
     sections["whole report"] = time.perf_counter() - start
     text = render(entries, outcomes, skipped, checks, figures, data_dir, sections)
     rundir.write_text(workdir / "report.md", text)
+    rundir.write_json(workdir / "report.json", summary_json(outcomes, skipped, checks,
+                                                            sections, data_dir))
   for name, seconds in sections.items():
     echo(f"{name}: {seconds:.1f} s")
   return text

@@ -7,14 +7,19 @@ import time
 import warnings
 
 
-def init_worker():
-  """A worker's process-wide settings, before JAX is imported: the report runs one worker
-  per core, so each worker's XLA keeps to one thread rather than fighting for both."""
-  flags = os.environ.get("XLA_FLAGS", "")
-  if "intra_op_parallelism_threads" not in flags:
-    os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
-                               "intra_op_parallelism_threads=1").strip()
+def init_worker(slot=None, cores=None):
+  """A worker's process-wide settings, before JAX starts: the report runs one worker per
+  core, so each worker is pinned to a core of its own (``slot`` counts the workers
+  started; XLA sizes its thread pool by the cores a process may use, so two workers do
+  not fight over both cores), and JAX's compilation cache is on unless turned off."""
+  if slot is not None and cores:
+    with slot.get_lock():
+      index = slot.value
+      slot.value += 1
+    if hasattr(os, "sched_setaffinity"):
+      os.sched_setaffinity(0, {cores[index % len(cores)]})
   from experiments.runner import cli  # pylint: disable=import-outside-toplevel
+  cli.configure_xla()
   cli.enable_compilation_cache(os.environ.get(cli.CACHE_ENV, "1") != "0")
 
 

@@ -31,3 +31,6 @@ class Row:
   tolerance: float = 0.0
   note: str = ""
   variant: Optional[str] = None
+  # Rough wall seconds of one mode on one core: the report starts the longest rows first
+  # so that its workers finish together.
+  expected_s: float = 2.0
