@@ -43,6 +43,10 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a script: make dlcourse and benchmarks importable
   sys.path.insert(0, str(REPO_ROOT))
 
+from experiments.runner import cli  # noqa: E402  (light: no JAX)
+
+cli.configure_xla()  # the XLA options the command line and the report run with
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 

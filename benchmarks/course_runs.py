@@ -122,7 +122,8 @@ def course_compat_runs(data_dir, repeats):
     for _ in range(repeats):
       record, _ = app.run(config, env_lib.Env.plain(data_dir))
       best = min(best, record["timings"]["train_s"])
-    dims = tuple(config.layer_dims)
+    hidden = (config.n_h,) if variant == "two_layer" else tuple(config.hidden_dims)
+    dims = (X.shape[0], *hidden, 1)
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     numpy_best = np.inf
     for _ in range(max(1, repeats - 1)):

@@ -1,5 +1,9 @@
 """Course 2, week 1: gradient checking in 1-D and on the course's 4-5-3-1 ReLU net.
 
+``case="cats"`` checks the L-layer cat net on a batch of pictures (sampled coordinates);
+``case="batchnorm"`` checks a small batch-norm net (``dlcourse.models.bn_dense``: W, gamma,
+beta per hidden layer; its planted bug drops the path of dZ through sigma^2).
+
 The N-D case uses the notebook's test case (np.random.seed(1): x = randn(4, 3),
 y = [1, 1, 0], then W1 randn(5, 4), b1 randn(5, 1), W2 randn(3, 5), b2 randn(3, 1),
 W3 randn(1, 3), b3 randn(1, 1)) and its planted bug: dW2 doubled, db1 scaled by 4.
@@ -10,7 +14,7 @@ import numpy as np
 
 from dlcourse import data, gradcheck, initializers, plots
 from dlcourse.errors import ConfigError
-from dlcourse.models import dense
+from dlcourse.models import bn_dense, dense
 from experiments import runner
 
 NAME = "c2w1_gradient_checking"
@@ -73,19 +77,38 @@ def _comparison_record(report):
            ("autodiff_vs_numeric", report.autodiff_vs_numeric)]}
 
 
+CASES = ("course", "cats", "batchnorm")
+
+
+def batchnorm_reports(config):
+  """{label: GradCheckReport} of the batch-norm net, correct and with the planted bug."""
+  kwargs = dict(layer_dims=tuple(config.bn_layer_dims), m=int(config.bn_batch_size),
+                epsilon=config.epsilon, threshold=config.threshold)
+  reports = {"correct backward": bn_dense.batchnorm_gradcheck(config.data_seed, **kwargs)}
+  if config.plant_bug:
+    reports["planted bug"] = bn_dense.batchnorm_gradcheck(config.data_seed, plant_bug=True,
+                                                          **kwargs)
+  return reports
+
+
 def run(config, env):
-  if config.case not in ("course", "cats"):
-    raise ConfigError(f"case must be 'course' or 'cats', got {config.case!r}")
+  if config.case not in CASES:
+    raise ConfigError(f"case must be one of {CASES}, got {config.case!r}")
   with jax.enable_x64(True):  # a gradient check is only meaningful in float64
-    if config.case == "course":
+    if config.case == "batchnorm":
+      difference_1d = one_dimensional(config)
+      reports = batchnorm_reports(config)
+      dims = tuple(config.bn_layer_dims)
+    elif config.case == "course":
       case = (ARCH,) + course_test_case(config.data_seed)
     else:
       case = cats_case(config, env.data_dir)
-    difference_1d = one_dimensional(config)
-    correct = n_dimensional(config, plant_bug=False, case=case)
-    reports = {"correct backward": correct}
-    if config.plant_bug:
-      reports["planted bug"] = n_dimensional(config, plant_bug=True, case=case)
+    if config.case != "batchnorm":
+      dims = case[0].layer_dims
+      difference_1d = one_dimensional(config)
+      reports = {"correct backward": n_dimensional(config, plant_bug=False, case=case)}
+      if config.plant_bug:
+        reports["planted bug"] = n_dimensional(config, plant_bug=True, case=case)
   record = runner.result(config, metrics={
       "one_dimensional_difference": difference_1d,
       "checks": {label: {"passed": r.passed, "disagreeing": r.disagreeing,
@@ -94,7 +117,8 @@ def run(config, env):
   per_param = {label: r.manual_vs_numeric.per_param for label, r in reports.items()}
   return record, {"gradient_check.png": plots.gradient_check_bars(
       per_param, config.threshold,
-      title=f"Gradient check, {'-'.join(map(str, case[0].layer_dims))} net")}
+      title=f"Gradient check, {'-'.join(map(str, dims))} "
+      f"{'batch-norm ' if config.case == 'batchnorm' else ''}net")}
 
 
 if __name__ == "__main__":

@@ -477,55 +477,68 @@ def _row_metrics(result, config):
                                               "keep_prob", "lr_decay", "learning_rate")}}
 
 
+def _run_toolbox(config, arrays):
+  """Every toolbox row (TOOLBOX_ROWS, then the search): (main row, metrics, costs,
+  timings, figures); the main row is "all tools"."""
+  rows, timings = {}, {"compile_s": 0.0, "train_s": 0.0}
+  for name in TOOLBOX_ROWS:
+    c = tool_config(config, name)
+    result = train_config(c, arrays)
+    rows[name] = _row_metrics(result, c)
+    timings["compile_s"] += result["compile_s"]
+    timings["train_s"] += result["train_s"]
+  # The search tunes the all-tools model, as the "search" variant does.
+  searched = run_search(tool_config(config, "all"), arrays)
+  rows["search"] = _row_metrics(searched["seeds"], tool_config(config, "all"))
+  rows["search"]["best"] = searched["best"]
+  timings["compile_s"] += searched["search_compile_s"] + searched["seeds"]["compile_s"]
+  timings["train_s"] += searched["search_train_s"] + searched["seeds"]["train_s"]
+  metrics = {"toolbox": rows, "search_table": searched["table"][:10],
+             "dev_split": searched["dev_split"]}
+  return rows["all"], metrics, [], timings, {"search.png": _search_figure(searched)}
+
+
+def _run_search(config, arrays):
+  """The search variant: (main row, metrics, costs, timings, figures)."""
+  searched = run_search(config, arrays)
+  main = _row_metrics(searched["seeds"], config)
+  metrics = {"best": searched["best"], "search_table": searched["table"],
+             "dev_split": searched["dev_split"], "seeds": main}
+  timings = {"search_compile_s": searched["search_compile_s"],
+             "search_train_s": searched["search_train_s"],
+             "compile_s": searched["seeds"]["compile_s"],
+             "train_s": searched["seeds"]["train_s"]}
+  return main, metrics, _mean_costs(searched["seeds"]), timings, {
+      "search.png": _search_figure(searched)}
+
+
+def _run_one(config, arrays):
+  """One configuration over its seeds: (main row, metrics, costs, timings, figures)."""
+  result = train_config(config, arrays)
+  main = _row_metrics(result, config)
+  metrics = {"seeds": main, "test_curve": _curve(result, 1), "train_curve": _curve(result, 0)}
+  costs = _mean_costs(result)
+  figure = plots.cost_curve(
+      costs, title=f"MNIST-1D {config.model}: mini-batch cost (mean of seeds)",
+      learning_rate=config.learning_rate, xlabel="epoch")
+  return main, metrics, costs, {"compile_s": result["compile_s"],
+                                "train_s": result["train_s"]}, {"cost.png": figure}
+
+
+def _search_figure(searched):
+  return plots.accuracy_vs_learning_rate(
+      searched["table"], title="MNIST-1D random search: train / dev accuracy")
+
+
 def run(config, env):
   """(record, figures): trains the configured model(s); writes nothing itself (the data
   cache under env.cache_dir aside)."""
   arrays, data_info = load_data(config, env)
-  metrics = {"data": data_info, "published_test": mnist1d_config.PUBLISHED}
-  figures = {}
+  run_variant = _run_toolbox if config.toolbox else _run_search if config.search \
+      else _run_one
   with runner.precision(config):
-    if config.toolbox:
-      rows, timings = {}, {"compile_s": 0.0, "train_s": 0.0}
-      for name in TOOLBOX_ROWS:
-        c = tool_config(config, name)
-        result = train_config(c, arrays)
-        rows[name] = _row_metrics(result, c)
-        timings["compile_s"] += result["compile_s"]
-        timings["train_s"] += result["train_s"]
-      # The search tunes the all-tools model, as the "search" variant does.
-      searched = run_search(tool_config(config, "all"), arrays)
-      rows["search"] = _row_metrics(searched["seeds"], tool_config(config, "all"))
-      rows["search"]["best"] = searched["best"]
-      metrics.update(toolbox=rows, search_table=searched["table"][:10],
-                     dev_split=searched["dev_split"])
-      figures["search.png"] = plots.accuracy_vs_learning_rate(
-          searched["table"], title="MNIST-1D random search: train / dev accuracy")
-      timings["compile_s"] += searched["search_compile_s"] + searched["seeds"]["compile_s"]
-      timings["train_s"] += searched["search_train_s"] + searched["seeds"]["train_s"]
-      main = rows["all"]
-      costs = []
-    elif config.search:
-      searched = run_search(config, arrays)
-      main = _row_metrics(searched["seeds"], config)
-      metrics.update(best=searched["best"], search_table=searched["table"],
-                     dev_split=searched["dev_split"], seeds=main)
-      costs = _mean_costs(searched["seeds"])
-      timings = {"search_compile_s": searched["search_compile_s"],
-                 "search_train_s": searched["search_train_s"],
-                 "compile_s": searched["seeds"]["compile_s"],
-                 "train_s": searched["seeds"]["train_s"]}
-      figures["search.png"] = plots.accuracy_vs_learning_rate(
-          searched["table"], title="MNIST-1D random search: train / dev accuracy")
-    else:
-      result = train_config(config, arrays)
-      main = _row_metrics(result, config)
-      metrics.update(seeds=main, test_curve=_curve(result, 1),
-                     train_curve=_curve(result, 0))
-      costs = _mean_costs(result)
-      timings = {"compile_s": result["compile_s"], "train_s": result["train_s"]}
-      figures["cost.png"] = plots.cost_curve(
-          costs, title=f"MNIST-1D {config.model}: mini-batch cost (mean of seeds)",
-          learning_rate=config.learning_rate, xlabel="epoch")
+    main, metrics, costs, timings, figures = run_variant(config, arrays)
+  metrics.update(data=data_info, published_test=mnist1d_config.PUBLISHED)
   key = "logistic" if config.model == "logistic" and not (config.toolbox or config.search) \
       else "mlp"
   published = mnist1d_config.PUBLISHED[key]

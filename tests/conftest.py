@@ -7,6 +7,7 @@ reason when neither holds the files.
 """
 import os
 import pathlib
+import subprocess
 
 from experiments.runner import cli
 
@@ -45,3 +46,24 @@ def x64():
     yield
   finally:
     jax.config.update("jax_enable_x64", previous)
+
+
+@pytest.fixture
+def tiny_tmpfs():
+  """``mount(path, size="230k")``: a small tmpfs at ``path`` (created) to fill up, unmounted
+  after the test; skips the test where mounting is not permitted (not root)."""
+  mounted = []
+
+  def mount(path, size="230k"):
+    path = pathlib.Path(path)
+    path.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                             str(path)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+      pytest.skip(f"cannot mount a tmpfs to fill up ({result.stderr.strip() or 'not root'})")
+    mounted.append(path)
+    return path
+
+  yield mount
+  for path in mounted:
+    subprocess.run(["umount", str(path)], capture_output=True, check=False)

@@ -85,6 +85,22 @@ def test_gradient_checking_experiment_reproduces_the_course():
   assert figures["gradient_check.png"].startswith(b"\x89PNG")
 
 
+def test_gradient_checking_experiment_checks_batch_norm_and_names_the_planted_bug():
+  config = gradcheck_config.get_config()
+  config.case = "batchnorm"
+  record, figures = c2w1_gradient_checking.run(config, Env.plain())
+  correct, buggy = (record["metrics"]["checks"][k] for k in ("correct backward",
+                                                            "planted bug"))
+  assert correct["passed"] and correct["manual_vs_numeric"]["overall"] < 1e-7
+  assert correct["manual_vs_autodiff"]["overall"] < 1e-12
+  # Without dZ's path through sigma^2, layer 2's W and all of layer 1 are wrong; the
+  # last hidden layer's gamma and beta (from its correct dZ_tilde) and the output pass.
+  assert buggy["disagreeing"] == ["W1", "W2", "beta1", "gamma1"]
+  assert set(buggy["manual_vs_numeric"]["per_param"]) == {
+      "W1", "W2", "W3", "b3", "gamma1", "beta1", "gamma2", "beta2"}
+  assert figures["gradient_check.png"].startswith(b"\x89PNG")
+
+
 @pytest.mark.usefixtures("x64")
 def test_early_stopping_returns_the_best_params_and_stops():
   rng = np.random.RandomState(0)

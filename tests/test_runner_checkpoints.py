@@ -302,15 +302,6 @@ def test_disk_full_in_the_middle_of_a_save_keeps_the_previous_checkpoint(
   ckpts.close()
 
 
-def _tiny_tmpfs(path, size="230k"):
-  """Mounts a small tmpfs at ``path``; skips the test when mounting is not permitted."""
-  path.mkdir()
-  result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True, check=False)
-  if result.returncode != 0:
-    pytest.skip(f"cannot mount a tmpfs to fill up ({result.stderr.strip() or 'not root'})")
-
-
 FILL_UP = """
 import sys
 sys.path.insert(0, {root!r})
@@ -327,11 +318,10 @@ for step in range(1, 10):
 """
 
 
-def test_a_really_full_disk_gives_one_line_and_keeps_the_previous(tmp_path):
+def test_a_really_full_disk_gives_one_line_and_keeps_the_previous(tmp_path, tiny_tmpfs):
   # In a child process, as under the CLI: there orbax's log records would reach the
   # console (pytest would capture them here), ~100 lines of traceback before the fix.
-  disk = tmp_path / "disk"
-  _tiny_tmpfs(disk)
+  disk = tiny_tmpfs(tmp_path / "disk")
   try:
     child = subprocess.run(
         [sys.executable, "-c", FILL_UP.format(root=str(REPO_ROOT), ckdir=str(disk / "ck"))],

@@ -160,16 +160,7 @@ def save_on_a_full_disk(disk, module):
       env=dict(os.environ, JAX_PLATFORMS="cpu"))
 
 
-def tiny_tmpfs(path, size="230k"):
-  path.mkdir()
-  result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True, check=False)
-  if result.returncode != 0:
-    pytest.skip(f"cannot mount a tmpfs to fill up ({result.stderr.strip() or 'not root'})")
-  return path
-
-
-def test_a_full_disk_is_one_line_and_exit_1_not_a_segfault(tmp_path):
+def test_a_full_disk_is_one_line_and_exit_1_not_a_segfault(tmp_path, tiny_tmpfs):
   disk = tiny_tmpfs(tmp_path / "disk")
   try:
     child = save_on_a_full_disk(disk, "experiments.runner.export")

@@ -159,20 +159,10 @@ def test_check_writable_refuses_a_path_under_a_file(tmp_path):
     rundir.check_writable(tmp_path / "file" / "run")
 
 
-def tiny_tmpfs(path, size="64k"):
-  """Mounts a small tmpfs at ``path``; skips the test when mounting is not permitted."""
-  path.mkdir()
-  result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True, check=False)
-  if result.returncode != 0:
-    pytest.skip(f"cannot mount a tmpfs to fill up ({result.stderr.strip() or 'not root'})")
-  return path
-
-
 @pytest.fixture
-def full_disk(tmp_path):
+def full_disk(tmp_path, tiny_tmpfs):
   """A mounted 64 KB tmpfs holding ``previous.json``; call ``fill()`` to fill it up."""
-  disk = tiny_tmpfs(tmp_path / "disk")
+  disk = tiny_tmpfs(tmp_path / "disk", "64k")
 
   def fill():
     with open(disk / "filler", "wb", buffering=0) as f:  # unbuffered: close cannot fail
