@@ -127,21 +127,12 @@ def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop():
     assert not makes_copy.search(bodies[name]), f"loop body {name} copies X every iteration"
   assert makes_copy.search(bodies[entry]), "X^T is not made before the loop"
   reads = [d for d in sweep.hlo_dots(hlo) if (M, N_X) in (d.lhs, d.rhs)]
-  forward_reads = dense._reads_transposed_copy(X, "forward")
-  assert {d.out for d in reads} == ({(6, M), (6, N_X)} if forward_reads else {(6, N_X)}), \
-      reads
+  assert {d.out for d in reads} == {(6, M), (6, N_X)}, reads
 
 
-def test_the_forward_reads_the_copy_only_without_avx512(monkeypatch):
-  X = jnp.zeros((12288, 209))
-  monkeypatch.setattr(dense, "_cpu_has_avx512", lambda: True)
-  assert dense._reads_transposed_copy(X, "backward")
-  assert not dense._reads_transposed_copy(X, "forward")
-  monkeypatch.setattr(dense, "_cpu_has_avx512", lambda: False)
-  assert dense._reads_transposed_copy(X, "forward")
+def test_other_backends_keep_the_course_order(monkeypatch):
   monkeypatch.setattr(dense.jax, "default_backend", lambda: "gpu")
-  assert not dense._reads_transposed_copy(X, "forward")
-  assert not dense._reads_transposed_copy(X, "backward")
+  assert not dense._reads_transposed_copy(jnp.zeros((12288, 209)))
 
 
 def test_small_inputs_keep_the_course_order():

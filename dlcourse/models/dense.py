@@ -13,7 +13,6 @@ Params are a dict pytree {"W1", "b1", ..., "WL", "bL"}; grads have the same keys
 A one-layer net with a sigmoid output is logistic regression (w = W1^T).
 """
 import dataclasses
-import functools
 from typing import NamedTuple, Optional
 
 import jax
@@ -250,38 +249,21 @@ def layer_backward(dA, cache, W, activation):
 # Logistic regression's matrix-vector products gain too (1.6x float32, 2.2x float64
 # there). Below ~0.5 M entries of A_prev (measured crossover) the extra copy costs more
 # than it saves, and small inputs keep the course's order.
-# CPUs with AVX-512 differ for the forward: on a Zen 4 EPYC the course-order W1 X ran
-# at ~130 GFLOP/s, and on a Xeon with AVX-512 it beat the copy's order (float32 0.99
-# vs 1.11 ms; float64 1.8 vs 2.2 ms, and 1.0 vs 1.7 ms for the two-layer net's 7 rows),
-# while dZ A_prev^T still gains from the copy there (float64 1.08 vs 1.33 ms). So with
-# AVX-512 only the backward reads the copy. Other backends' matrix libraries take
-# either order at full speed: the course order there. benchmarks/RESULTS.md has the
+# On a Xeon with AVX-512 the isolated forward W1 X ran ~10 % faster in the course's
+# order, and the float64 two-layer net [12288, 7, 1] trained 17 % faster with only the
+# backward reading the copy; but with that rule logistic regression's forward slowed
+# from 0.75 to 1.67 s (2000 iterations) and the float32 cats did not gain, so the copy
+# stays the one rule on every CPU. Other backends' matrix libraries take either order
+# at full speed: the course order there. benchmarks/RESULTS.md has the
 # figures; tests/test_layouts.py checks the values and the compiled layout.
 
 _LARGE_INPUT_ENTRIES = 1 << 19
 
 
-@functools.lru_cache(maxsize=None)
-def _cpu_has_avx512():
-  """Whether this machine's CPU has AVX-512 (Linux's /proc/cpuinfo; False if unknown)."""
-  try:
-    with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-      for line in f:
-        if line.startswith("flags"):
-          return "avx512f" in line.split()
-  except OSError:
-    pass
-  return False
-
-
-def _reads_transposed_copy(A_prev, product="backward"):
-  """Whether ``product`` ("forward": W A_prev, "backward": dZ A_prev^T) reads an
-  examples-major copy of A_prev (see above)."""
-  if A_prev.ndim != 2 or A_prev.size < _LARGE_INPUT_ENTRIES:
-    return False
-  if jax.default_backend() != "cpu":
-    return False
-  return product == "backward" or not _cpu_has_avx512()
+def _reads_transposed_copy(A_prev):
+  """Whether the products with A_prev read an examples-major copy of it (see above)."""
+  return (A_prev.ndim == 2 and A_prev.size >= _LARGE_INPUT_ENTRIES
+          and jax.default_backend() == "cpu")
 
 
 def _transposed_copy(A):
@@ -292,7 +274,7 @@ def _transposed_copy(A):
 
 def _W_times(W, A_prev):
   """W A_prev: (n_l, n) @ (n, m) -> (n_l, m)."""
-  if _reads_transposed_copy(A_prev, "forward"):
+  if _reads_transposed_copy(A_prev):
     # W A_prev = sum over n of W[:, n] A_prev^T[:, n]: contract the last axes.
     return jax.lax.dot_general(W, _transposed_copy(A_prev), (((1,), (1,)), ((), ())))
   return W @ A_prev
@@ -300,7 +282,7 @@ def _W_times(W, A_prev):
 
 def _times_transpose(dZ, A_prev):
   """dZ A_prev^T: (n_l, m) @ (m, n) -> (n_l, n)."""
-  if _reads_transposed_copy(A_prev, "backward"):
+  if _reads_transposed_copy(A_prev):
     return dZ @ _transposed_copy(A_prev)
   return dZ @ A_prev.T
 
