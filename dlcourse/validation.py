@@ -301,12 +301,17 @@ def non_negative_real(name, value) -> float:
   return number
 
 
-def learning_rate(value, *, name="learning_rate") -> float:
-  """The learning rate alpha as a float; ConfigError unless it is a finite real > 0.
+def learning_rate(value, *, name="learning_rate", dtype=None) -> float:
+  """The learning rate alpha as a float; ConfigError unless it is a finite real > 0
+  (and, given the training ``dtype``, one that dtype can hold: 1e200 is inf in float32).
 
   ``name`` is the one the message uses (e.g. ``learning_rate0`` of a schedule).
   """
-  return positive_real(name, value)
+  alpha = positive_real(name, value)
+  if dtype is not None and alpha > float(np.finfo(dtype).max):
+    raise ConfigError(f"{name}={alpha:g} overflows {np.dtype(dtype).name} (largest "
+                      f"{float(np.finfo(dtype).max):.3g}); use a smaller rate or float64")
+  return alpha
 
 
 def flag(name, value) -> bool:

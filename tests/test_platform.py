@@ -233,6 +233,34 @@ def test_a_rerun_without_checkpoints_says_it_starts_over(tmp_path, tiny, capsys)
   assert len(steps) == len(set(steps)) == len([l for l in lines if l["cost"] is not None])
 
 
+def test_a_rerun_with_checkpointing_off_says_so_and_logs_no_step_twice(tmp_path, tiny,
+                                                                       capsys):
+  assert run_cli(tmp_path, tiny, "--checkpoint_every=0") == 0
+  first = metrics.read_metrics(tmp_path / "run" / "metrics.jsonl")
+  capsys.readouterr()
+  assert run_cli(tmp_path, tiny, "--checkpoint_every=0") == 0
+  assert "checkpointing is off (--checkpoint_every=0), so there is nothing to resume " \
+      "from; training from step 0" in capsys.readouterr().err
+  record = json.loads((tmp_path / "run" / "result.json").read_text())
+  assert record["run"]["resumed"] is False
+  again = metrics.read_metrics(tmp_path / "run" / "metrics.jsonl")
+  key = lambda lines: [(l["fit"], l["step"], l["cost"]) for l in lines]
+  assert key(again) == key(first)  # the same lines once, not twice
+
+
+def test_a_rerun_of_an_app_without_fits_replaces_its_log(tmp_path, tiny, capsys):
+  def no_fit_run(config, env):
+    del env
+    return runner.result(config, costs=[[0, 1.0], [10, 0.5]], train_accuracy=0.5), {}
+  assert run_cli(tmp_path, tiny, run=no_fit_run) == 0
+  first = metrics.read_metrics(tmp_path / "run" / "metrics.jsonl")
+  capsys.readouterr()
+  assert run_cli(tmp_path, tiny, run=no_fit_run) == 0
+  assert "keeps no checkpoints; ran from the start" in capsys.readouterr().err
+  again = metrics.read_metrics(tmp_path / "run" / "metrics.jsonl")
+  assert [(l["step"], l["cost"]) for l in again] == [(l["step"], l["cost"]) for l in first]
+
+
 def test_a_locked_workdir_is_refused_naming_the_pid(tmp_path, tiny, capsys):
   from experiments.runner import rundir
   holder = subprocess.Popen(

@@ -308,3 +308,9 @@ def test_label_and_one_hot_value_checks():
   validation.check_one_hot_values(np.eye(3))
   with pytest.raises(DataError, match="exactly one 1 per column"):
     validation.check_one_hot_values(np.ones((2, 2)))
+
+
+def test_a_learning_rate_the_training_dtype_cannot_hold_is_refused():
+  assert validation.learning_rate(1e200, dtype=np.float64) == 1e200
+  with pytest.raises(ConfigError, match=r"learning_rate=1e\+200 overflows float32"):
+    validation.learning_rate(1e200, dtype=np.float32)

@@ -132,7 +132,7 @@ class Env:
 
     Every input check runs before anything is compiled.
     """
-    validation.learning_rate(config.learning_rate)
+    validation.learning_rate(config.learning_rate, dtype=float_dtype(config))
     num_iterations = validation.positive_int("num_iterations", config.num_iterations)
     record_every = validation.positive_int("record_every", config.record_every)
     dense.check_data(X, Y, arch)
@@ -218,6 +218,11 @@ def _fit(env, config, arch, start, programs, fingerprint, static, chunk, *, key,
     checkpoints = ckpt.Checkpoints(env.checkpoint_dir / f"fit{index}",
                                    keep=env.keep_checkpoints, warn=env.warn)
     state, resumed_from = _resume(env, index, checkpoints, fingerprint, state)
+  elif env.resume:
+    env.warn(f"fit {index}: checkpointing is off (--checkpoint_every=0), so there is "
+             "nothing to resume from; training from step 0")
+    if env.log is not None:
+      env.log.drop_after(index, -1)  # this fit's old lines: it logs them again
   lr = config.get("learning_rate")
   try:
     state, train_s = _run_chunks(env, index, state, programs, static, chunk or n,

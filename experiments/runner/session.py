@@ -173,6 +173,12 @@ def execute(request, plan, stop):
       record, figures = run(request.config, env)
       env.start()
       if not env.fits:
+        if plan.resume:
+          # Nothing to continue (this app keeps no checkpoints): its lines replace the
+          # previous run's rather than follow them.
+          notice(f"{request.experiment.name}: keeps no checkpoints; ran from the start and "
+                 "replaced the previous run's results")
+          log.reset()
         _log_from_record(log, record, request.config)
     finally:
       log.close()
