@@ -87,6 +87,9 @@ def run(config, env):
       "noise_std": 15.0, "price_unit": "k$", "size_unit": "m^2",
       "m_train": int(X.shape[1]), "m_test": int(X_test.shape[1]),
   }
+  metrics["headline"] = (f"price = max({a:.3f} size + {b:.2f}, 0) k$; test RMSE "
+                         f"{metrics['neuron_test_rmse']:.1f} k$ (one neuron), "
+                         f"{metrics['net_test_rmse']:.1f} k$ (the {list(metrics['net_layer_dims'])} net)")
   record = runner.result(config, costs=costs, cost_unit="iteration", metrics=metrics,
                          timings={"compile_s": net_fit.compile_s, "train_s": net_fit.train_s})
   figures = {

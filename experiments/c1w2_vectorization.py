@@ -95,6 +95,11 @@ def run(config, env):
       "dtype": "float64" if runner.uses_float64(config) else "float32",
       "lecture": {"for loop_ms": 500, "np.dot_ms": 1.5},
   }
+  metrics["headline"] = (
+      f"for loop / np.dot {metrics['dot_ratios']['for loop / np.dot']:.0f}x, / jit "
+      f"{metrics['dot_ratios']['for loop / jax.jit(dot)']:.0f}x; gradient loops / NumPy "
+      f"{metrics['logistic_ratios']['loops (examples x features) / NumPy vectorized']:.0f}x,"
+      f" loop == vectorized to {metrics['logistic_checks']['loop_vs_numpy_max_abs_diff']:.1e}")
   record = runner.result(config, metrics=metrics,
                          timings={"train_s": sum(dots.values()) + sum(logistic.values())})
   extrapolated = f"(timed on {config.loop_n:,} and scaled x{config.n / config.loop_n:g})"

@@ -104,6 +104,9 @@ def run(config, env):
   if main["diverged"]:
     metrics["theta_note"] = (f"diverged at learning_rate {config.learning_rate:g} > 2/c = "
                              f"{main['max_stable_learning_rate']:.3g}; no theta")
+  metrics["headline"] = (metrics["theta_note"] if main["diverged"] else
+                         f"theta = {main['theta']:.6f} (pi = {np.pi:.6f}) from m = "
+                         f"{metrics['m']} circles")
   record = runner.result(config, costs=costs, metrics=metrics,
                          timings={"train_s": train_s}, cost_unit="iteration")
   series = {f"{config.scaling}, lr {config.learning_rate:g}": costs}

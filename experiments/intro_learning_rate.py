@@ -92,6 +92,16 @@ def answer(bowl, circle):
           f"step ratios {circle_ratios}.")
 
 
+def headline(bowl, circle):
+  """One line: each problem's step ratios per rate, and which runs diverged."""
+  def part(name, runs):
+    ratios = " / ".join(f"{r['step_length_ratio']:.3g}" for r in runs)
+    diverged = [r["label"] for r in runs if r["diverged"]]
+    return f"{name} step ratios {ratios}" + (f" ({', '.join(diverged)} diverged)"
+                                               if diverged else "")
+  return "; ".join([part("bowl", bowl), part("circle", circle)])
+
+
 def run(config, env):
   del env  # nothing to load or cache
   bowl_rates = check_rates("bowl_rates", config.bowl_rates)
@@ -109,7 +119,8 @@ def run(config, env):
       metrics={"bowl": {"curvature": b_c, "runs": bowl},
                "circle": {"curvature": c_c, "runs": circle},
                "costs_are": "the circle problem's run at the right rate",
-               "answer": answer(bowl, circle)})
+               "answer": answer(bowl, circle),
+               "headline": headline(bowl, circle)})
   figures = {
       "bowl.png": plots.descent_paths(
           panels(b_runs, bowl_rates, b_c, b_curve), xlabel="w", ylabel="J(w)",

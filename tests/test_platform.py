@@ -402,3 +402,10 @@ def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off():
       "--xla_dump_to=/tmp/x"
   # The tests themselves run with the command line's options (tests/conftest.py).
   assert all(flag in os.environ.get("XLA_FLAGS", "") for flag in cli.XLA_DEFAULTS)
+
+
+def test_a_variant_of_an_experiment_without_variants_is_refused(tmp_path, capsys):
+  assert cli.main(["experiments", "c1w3_planar", "--config=experiments/configs/c1w3_planar.py:"
+                   "big", f"--workdir={tmp_path / 'run'}"]) == 2
+  assert "unknown variant 'big': this experiment has no variants" in capsys.readouterr().err
+  assert not (tmp_path / "run").exists()

@@ -17,7 +17,7 @@ g'(0) = 0).
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -27,7 +27,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.seed = 0
   config.num_houses = 300

@@ -6,7 +6,7 @@ Course result: train 99.04 %, test 70.0 %; cost 0.693147 at iteration 0, 0.14087
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 REPORT = (
@@ -15,7 +15,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.learning_rate = 0.005
   config.num_iterations = 2000

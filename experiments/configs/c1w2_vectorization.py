@@ -17,7 +17,7 @@ gradients agree to 1e-12 (float64).
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -27,7 +27,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.n = 1_000_000
   config.loop_n = 100_000          # elements the Python loop actually runs on

@@ -9,7 +9,7 @@ Course results: logistic 47 %; shallow n_h=4, 10000 it. 90 %; 5000 it. for n_h =
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -22,7 +22,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.model = "shallow"      # or "logistic" (scikit-learn's LogisticRegressionCV baseline)
   config.n_h = 4

@@ -9,7 +9,7 @@ with early stopping on the dev cost. The course has no number for this set; expe
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -19,7 +19,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.hidden_dims = (64,)
   config.initialization = "he"

@@ -14,6 +14,8 @@ layer 1 (W1, gamma1, beta1), while gamma2, beta2, W3 and b3 pass.
 """
 import ml_collections
 
+from experiments.runner.rows import no_variants
+
 
 def DATA_FILES(config):  # pylint: disable=invalid-name
   return ("train_catvnoncat.h5", "test_catvnoncat.h5") if config.case == "cats" else ()
@@ -23,7 +25,7 @@ REPORT = ()  # the report has its own gradient-check section
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.case = "course"   # "course": the notebook's 4-5-3-1 net; "cats": any model and batch,
                            # here the L-layer cat net on a batch of the cat pictures;

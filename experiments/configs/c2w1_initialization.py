@@ -9,7 +9,7 @@ He (randn * sqrt(2 / n_prev), seed 3) 99.33 % / 96 %.
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -24,7 +24,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.initialization = "he"   # zeros | random | he
   config.layer_dims = (2, 10, 5, 1)

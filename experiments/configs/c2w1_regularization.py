@@ -12,7 +12,7 @@ from jax.random.fold_in(key(seed), step).
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ("football.mat",)
 REPORT = (
@@ -26,7 +26,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.regularization = "none"  # none | l2 | dropout
   config.layer_dims = (2, 20, 3, 1)

@@ -20,7 +20,7 @@ every optimizer ends at 50 %; --config.seed=0 is a healthy draw.
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 # The moons model's 2-unit layer makes it fragile: jax.random.key(3) (the course's seed
 # number, meaningless for a JAX key) leaves one unit dead at initialization and training
@@ -56,7 +56,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.optimizer = "gd"          # gd | momentum | rmsprop | adam
   config.lr_decay = "none"         # none | inverse_time | fixed_interval

@@ -20,7 +20,7 @@ intercept (``standardize``), makes c = 1: any rate below 2 converges, 1 in one s
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -35,7 +35,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.data = "table"          # "table": the lesson's 5 circles; "generated": noisy ones
   config.num_generated = 1000    # generated circles (r ~ U(0.5, 20))

@@ -24,7 +24,7 @@ The circle problem's steps behave the same: 2.14, 0.683, 0.219, ... at 2e-5 (0.3
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -34,7 +34,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.bowl = ml_collections.ConfigDict()
   config.bowl.curvature = 2.0    # J(w) = c/2 (w - w*)^2 + J_min

@@ -20,7 +20,7 @@ at higher rates (1e-3 and up), kills its ReLU units and stalls near chance.
 """
 import ml_collections
 
-from experiments.runner.rows import Course, Row
+from experiments.runner.rows import Course, Row, no_variants
 
 DATA_FILES = ()
 REPORT = (
@@ -30,7 +30,7 @@ REPORT = (
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.seed = 0
   config.train_per_letter = 8    # images per letter per training face

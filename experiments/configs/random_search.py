@@ -38,6 +38,8 @@ devices, cats' 209 = 11 * 19 does not). Several hosts: add
 """
 import ml_collections
 
+from experiments.runner.rows import no_variants
+
 
 def DATA_FILES(config):  # pylint: disable=invalid-name
   return ("train_catvnoncat.h5", "test_catvnoncat.h5") if config.problem == "cats" else ()
@@ -47,7 +49,7 @@ REPORT = ()  # a sweep: see its ranked table (python -m experiments random_searc
 
 
 def get_config(variant=None):
-  del variant  # this experiment has no variants
+  no_variants(variant)
   config = ml_collections.ConfigDict()
   config.problem = "cats"              # or "moons"
   config.num_points = 64

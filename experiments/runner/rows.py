@@ -34,3 +34,10 @@ class Row:
   # Rough wall seconds of one mode on one core: the report starts the longest rows first
   # so that its workers finish together.
   expected_s: float = 2.0
+
+
+def no_variants(variant):
+  """For a config without variants: ValueError for any (``path.py:typo`` is refused in one
+  line by the CLI rather than silently ignored)."""
+  if variant is not None:
+    raise ValueError(f"unknown variant {variant!r}: this experiment has no variants")

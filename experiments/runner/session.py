@@ -253,8 +253,13 @@ def _log_from_record(log, record, config):
 
 
 def summary_line(record):
+  """The run's one line: its accuracies and last cost, or the app's ``headline``
+  (``metrics["headline"]``) for experiments that classify nothing."""
   def pct(x):
     return "n/a" if x is None else f"{100 * x:.2f} %"
+  headline = (record.get("metrics") or {}).get("headline")
+  if headline and record.get("train_accuracy") is None:
+    return headline + ("; resumed" if record.get("run", {}).get("resumed") else "")
   parts = [f"train {pct(record.get('train_accuracy'))}"]
   if record.get("dev_accuracy") is not None:
     parts.append(f"dev {pct(record['dev_accuracy'])}")
