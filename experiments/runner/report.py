@@ -216,6 +216,9 @@ def _ours_text(outcome):
   if outcome.error:
     return f"error: {outcome.error}"
   r = outcome.record
+  headline = (r.get("metrics") or {}).get("headline")
+  if r.get("train_accuracy") is None and headline:
+    return headline.replace("|", "\\|")  # an app that classifies nothing: its one line
   dev = "" if r.get("dev_accuracy") is None else f" / dev {_pct(r['dev_accuracy'])}"
   test = "" if r["test_accuracy"] is None else f" / {_pct(r['test_accuracy'])}"
   return f"{_pct(r['train_accuracy'])}{dev}{test}"
