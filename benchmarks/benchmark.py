@@ -635,7 +635,25 @@ NOTES = """\
   of the FLOPs) at the best speed measured for exactly those shapes in this run (XLA or
   NumPy's BLAS), and the other layers' FLOPs at the same rate. The bytes floor is two
   passes over X per iteration at the best read bandwidth measured over X itself (10 MB:
-  it stays in the 32 MB L3 cache, so this is cache, not DRAM, bandwidth).
+  it stays in L3 on these machines, so this is cache, not DRAM, bandwidth). The second
+  L-layer floor charges every FLOP at the machine's 2048^2 matmul peak.
+* Why the L-layer net misses the 2048^2-peak floor and the NumPy ratios (profiled on a
+  2-core Xeon with AVX-512, 2026-12-04): the two products with X, W1 X and dZ1 X^T,
+  are ~97 % of an iteration (~1.0 and ~0.7 ms in float32, 100-150 GFLOP/s against a
+  ~270 GFLOP/s square peak). Timing W1 X for 8 to 64 rows of W1 gives ~0.55 ms of fixed
+  cost per product (X, 10 MB, streamed and packed once per call) plus ~23 us per row,
+  so 20 rows cannot reach square-matrix efficiency; OpenBLAS (NumPy) is no faster on
+  these shapes (~110 GFLOP/s), which is why ours sits at ~1.06x the per-shape floor.
+  The GD update of W1 (1 MB, single-threaded) adds ~0.13 ms. Without the Gram form
+  (excluded from the target) each iteration must read X twice. Float64 products run at
+  56-95 GFLOP/s (NumPy's at 55-79), so the course-compatible runs gain only ~1.2x; the
+  two-layer net's 7-row products reach 35-50 GFLOP/s.
+* The report's course rows are ~104 core-seconds of work on this machine (72 s training,
+  18 s compiling; the float64 cat runs alone ~28 s on one core), so two workers cannot
+  go below ~52 s cold or ~43 s warm. The C2W2 programs compile in 0.5-1.0 s: each holds
+  two traced iteration bodies (full batches and the partial last one) and per-parameter
+  optimizer updates, ~135 fused kernels compiled by LLVM; XLA's legacy CPU fusion
+  emitters (the project's default) took one of them from 0.94 to 0.56 s.
 * manual / jax.grad <= 1.10 reads "the hand-written backward is no more than 10 % slower".
 * Logistic regression against NumPy float64 and PyTorch is memory-bound on both sides:
   float32 moves half the bytes of float64, so about 2x is the most it can gain; the 4x
