@@ -440,12 +440,7 @@ def measure_scaling(sizes, machine, compiles, log):
 
 # --- ratios and verdicts ------------------------------------------------------------
 
-class Row(NamedTuple):
-  name: str
-  value: str
-  ratio: float = None
-  target: str = ""
-  met: bool = None      # None: no target (reported for information)
+Row = course_runs.Target   # (name, value, ratio, target, met); met None: information
 
 
 def _rate(x):
@@ -453,8 +448,8 @@ def _rate(x):
 
 
 def _check(name, value, ratio, target, at_most):
-  return Row(name, value, ratio, f"{'<=' if at_most else '>='} {target:g}",
-             ratio <= target if at_most else ratio >= target)
+  return (course_runs.at_most if at_most else course_runs.at_least)(name, value, ratio,
+                                                                     target)
 
 
 def l_layer_rows(r, machine, m, square_peak):

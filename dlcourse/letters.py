@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dlcourse import validation
 from dlcourse.errors import ConfigError, ShapeError
 
 HEIGHT, WIDTH = 55, 22          # rows, columns
@@ -214,11 +215,9 @@ def generate(seed, face_names, per_letter, *, stream=0, jitter=Jitter(), glyphs=
   result, to render the fonts once for several calls (rendered here when None).
   """
   faces = face_indices(face_names)
-  if isinstance(per_letter, bool) or int(per_letter) < 1:
-    raise ConfigError(f"per_letter must be a positive integer, got {per_letter!r}")
+  per_letter = validation.positive_int("per_letter", per_letter)
   if not faces:
     raise ConfigError("generate needs at least one font face")
-  per_letter = int(per_letter)
   table, sizes = glyphs if glyphs is not None else render_faces()
   rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(stream)]))
   # Rows of the glyph table: face f's letter k is row f * 26 + k.

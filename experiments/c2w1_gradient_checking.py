@@ -109,7 +109,15 @@ def run(config, env):
       reports = {"correct backward": n_dimensional(config, plant_bug=False, case=case)}
       if config.plant_bug:
         reports["planted bug"] = n_dimensional(config, plant_bug=True, case=case)
+  correct = reports["correct backward"]
+  headline = (f"correct backward {'passed' if correct.passed else 'FAILED'} (manual vs "
+              f"numeric {correct.manual_vs_numeric.overall:.3g})")
+  if "planted bug" in reports:
+    bug = reports["planted bug"]
+    headline += (f"; planted bug: difference {bug.manual_vs_numeric.overall:.10f}, flags "
+                 f"{bug.disagreeing}")
   record = runner.result(config, metrics={
+      "headline": headline,
       "one_dimensional_difference": difference_1d,
       "checks": {label: {"passed": r.passed, "disagreeing": r.disagreeing,
                          **_comparison_record(r)} for label, r in reports.items()},

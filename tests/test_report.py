@@ -124,3 +124,16 @@ def test_the_generated_data_rows_reproduce_the_course_in_worker_processes(tmp_pa
   text = report.build_report(tmp_path, None, only=["c1w3_logistic"], gradcheck_on=False,
                              workers=2, echo=lambda _: None)
   assert "| C1W3 logistic baseline (sklearn), planar | 47 | 47.00 | yes |" in text
+
+
+def test_a_record_that_classifies_nothing_shows_its_headline():
+  from experiments.runner import session
+  record = {"train_accuracy": None, "test_accuracy": None, "costs": [[0, 1.0]],
+            "metrics": {"headline": "theta = 3.140000 | from 5 circles"}, "run": {}}
+  assert schema.headline(record) == "theta = 3.140000 | from 5 circles"
+  assert session.summary_line(record) == "theta = 3.140000 | from 5 circles"
+  outcome = report.Outcome(ENTRIES[0], "course", record, {})
+  assert report._ours_text(outcome) == "theta = 3.140000 \\| from 5 circles"
+  classified = dict(record, train_accuracy=0.5)  # accuracies win over a headline
+  assert schema.headline(classified) is None
+  assert session.summary_line(classified).startswith("train 50.00 %")

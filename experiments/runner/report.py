@@ -35,7 +35,7 @@ from absl import flags
 from dlcourse import data, gradcheck, initializers, plots
 from dlcourse.errors import DLCourseError
 from dlcourse.models import dense
-from experiments.runner import cli, registry, report_worker, rundir
+from experiments.runner import cli, registry, report_worker, rundir, schema
 from experiments.runner.rows import Row
 
 _ONLY = flags.DEFINE_list("only", None, "Report only the rows whose id starts with one of "
@@ -216,8 +216,8 @@ def _ours_text(outcome):
   if outcome.error:
     return f"error: {outcome.error}"
   r = outcome.record
-  headline = (r.get("metrics") or {}).get("headline")
-  if r.get("train_accuracy") is None and headline:
+  headline = schema.headline(r)
+  if headline:
     return headline.replace("|", "\\|")  # an app that classifies nothing: its one line
   dev = "" if r.get("dev_accuracy") is None else f" / dev {_pct(r['dev_accuracy'])}"
   test = "" if r["test_accuracy"] is None else f" / {_pct(r['test_accuracy'])}"

@@ -78,6 +78,13 @@ def _nonfinite_paths(obj, path="record"):
       yield from _nonfinite_paths(v, f"{path}[{i}]")
 
 
+def headline(record) -> Optional[str]:
+  """The app's one-line result (``metrics["headline"]``) for a record that classifies
+  nothing (no ``train_accuracy``); None otherwise."""
+  text = (record.get("metrics") or {}).get("headline")
+  return text if text and record.get("train_accuracy") is None else None
+
+
 def check_record(record: Any) -> None:
   """Raises ValueError naming the first missing field or non-finite number."""
   missing = [f for f in FIELDS if f not in record]

@@ -257,8 +257,8 @@ def summary_line(record):
   (``metrics["headline"]``) for experiments that classify nothing."""
   def pct(x):
     return "n/a" if x is None else f"{100 * x:.2f} %"
-  headline = (record.get("metrics") or {}).get("headline")
-  if headline and record.get("train_accuracy") is None:
+  headline = schema.headline(record)
+  if headline:
     return headline + ("; resumed" if record.get("run", {}).get("resumed") else "")
   parts = [f"train {pct(record.get('train_accuracy'))}"]
   if record.get("dev_accuracy") is not None:

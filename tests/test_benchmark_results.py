@@ -1,0 +1,48 @@
+"""benchmarks/benchmark.py's RESULTS.md: one section per machine kind, and a run replaces
+only its own kind's section (the others' figures are never lost)."""
+from benchmarks import benchmark, course_runs
+
+
+OLD = """# Benchmark results
+
+Written by hand long ago.
+
+## AMD EPYC, Zen 4 (AVX-512)
+
+* date: 2026-11-21
+### Targets
+| a | 1 |
+
+## Intel Xeon (AVX-512)
+
+* date: 2026-12-01
+| b | 2 |
+"""
+
+
+def test_a_run_replaces_its_own_section_and_keeps_the_others():
+  merged = benchmark.merge_results(OLD, "Intel Xeon (AVX-512)",
+                                   "## Intel Xeon (AVX-512)\n\n* date: 2026-12-04\n| c | 3 |\n")
+  assert merged.startswith(benchmark.RESULTS_HEADER)
+  assert "| c | 3 |" in merged and "| b | 2 |" not in merged
+  assert "## AMD EPYC, Zen 4 (AVX-512)\n\n* date: 2026-11-21\n### Targets\n| a | 1 |" in merged
+  assert merged.index("## Intel Xeon") < merged.index("## AMD EPYC")  # newest first
+  assert merged.count("## Intel Xeon") == 1
+
+
+def test_a_new_kind_is_added_and_a_quick_run_replaces_its_kind():
+  merged = benchmark.merge_results(OLD, "AMD EPYC, Zen 3 (AVX2, no AVX-512)",
+                                   "## AMD EPYC, Zen 3 (AVX2, no AVX-512)\n| z | 9 |\n")
+  assert all(t in merged for t in ("| a | 1 |", "| b | 2 |", "| z | 9 |"))
+  quick = benchmark.merge_results(merged, "Intel Xeon (AVX-512)",
+                                  "## Intel Xeon (AVX-512) (--quick: tiny sizes)\n| q | 0 |\n")
+  assert "| q | 0 |" in quick and "| b | 2 |" not in quick and "| z | 9 |" in quick
+
+
+def test_targets_say_met_or_missed():
+  assert course_runs.at_most("x", "", 1.4, 1.5).met
+  assert not course_runs.at_most("x", "", 1.6, 1.5).met
+  assert course_runs.at_least("x", "", 2.0, 2).met and course_runs.at_least("x", "", 2.0, 2).target == ">= 2"
+  kind = course_runs.cpu_kind()
+  assert kind["isa"] in ("AVX-512", "AVX2, no AVX-512", "no AVX2")
+  assert kind["model"] in course_runs.kind_name(kind)
