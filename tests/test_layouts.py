@@ -143,3 +143,48 @@ def test_small_inputs_keep_the_course_order():
   hlo = jax.jit(dense.cost_and_grads, static_argnames="arch").lower(
       params, X, Y, arch=arch).compile().as_text()
   assert "[40,2]" not in hlo
+
+
+# --- dA_prev = W^T dZ: a transposed copy of one operand above 2^14 entries of dZ --------
+
+_TRANSPOSE_CASES = {      # (n_l, n_{l-1}, m): which copy transpose_times makes
+    "copies W^T": (300, 60, 100),        # W: 18,000 entries <= (300 + 60) * 100
+    "copies dZ^T": (256, 256, 100),      # W: 65,536 entries > (256 + 256) * 100
+    "small: no copy": (5, 3, 64),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_TRANSPOSE_CASES))
+def test_transpose_times_equals_W_transpose_dZ(x64, case):
+  n_l, n_prev, m = _TRANSPOSE_CASES[case]
+  rng = np.random.RandomState(2)
+  W, dZ = rng.randn(n_l, n_prev), rng.randn(n_l, m)
+  np.testing.assert_allclose(jax.jit(dense.transpose_times)(W, dZ), W.T @ dZ,
+                             rtol=0, atol=1e-12)
+  Ws, dZs = rng.randn(3, n_l, n_prev), rng.randn(3, n_l, m)   # a sweep: both batched
+  batched = jax.jit(jax.vmap(dense.transpose_times))(Ws, dZs)
+  for k in range(3):
+    np.testing.assert_allclose(batched[k], Ws[k].T @ dZs[k], rtol=0, atol=1e-12)
+
+
+def _contracting_dims_of_dots(hlo_text, out_shapes):
+  """lhs_contracting_dims of every dot whose output has one of ``out_shapes``."""
+  found = []
+  for line in hlo_text.splitlines():
+    match = re.search(r"= f32\[(\d+),(\d+)\]\{[\d,]*\} dot\(.*lhs_contracting_dims=\{(\d+)\}",
+                      line)
+    if match and (int(match.group(1)), int(match.group(2))) in out_shapes:
+      found.append(int(match.group(3)))
+  return found
+
+
+@pytest.mark.parametrize("case", sorted(_TRANSPOSE_CASES))
+def test_large_transpose_products_contract_the_left_operand_along_its_last_axis(case):
+  """What the matrix library needs: in the compiled program the left operand of the
+  large W^T dZ products is contracted along its last axis (a copy made it so); the small
+  product keeps the plain W.T @ dZ, contracted along W's rows (axis 0)."""
+  n_l, n_prev, m = _TRANSPOSE_CASES[case]
+  W, dZ = jnp.ones((n_l, n_prev)), jnp.ones((n_l, m))
+  hlo = jax.jit(dense.transpose_times).lower(W, dZ).compile().as_text()
+  dims = _contracting_dims_of_dots(hlo, {(n_prev, m), (m, n_prev)})
+  assert dims == ([0] if case.startswith("small") else [1]), (case, dims)

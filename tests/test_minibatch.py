@@ -346,8 +346,12 @@ def test_full_batch_equals_train_gd(x64):
                                  batch_size=M, num_epochs=num_epochs, permutations=same_order)
   result = train.train_gd_jit(course_params(), X, Y, lr, arch=ARCH, num_iterations=num_epochs,
                               record_every=1)
-  assert max_abs_diff(state.params, {k: np.asarray(v) for k, v in result.params.items()}) == 0
-  np.testing.assert_allclose(costs, result.costs, rtol=1e-15, atol=0)
+  # The same arithmetic in two programs: LLVM may schedule (and fuse into FMAs) the same
+  # operations differently in each, which moves the last bit after a few iterations
+  # (5.6e-17 in b1 after 30, at -O2), so the check is to a few ulps, not to 0.
+  assert max_abs_diff(state.params, {k: np.asarray(v) for k, v in result.params.items()}) \
+      <= 1e-15
+  np.testing.assert_allclose(costs, result.costs, rtol=1e-14, atol=0)
 
 
 def test_float32_with_jax_keys():

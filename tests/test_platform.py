@@ -396,7 +396,11 @@ def test_the_real_entry_points_report_bad_input_in_one_line():
 def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off():
   assert cli.configure_xla({}) == " ".join(cli.XLA_DEFAULTS)
   mine = {"XLA_FLAGS": "--xla_cpu_use_fusion_emitters=true --xla_dump_to=/tmp/x"}
-  assert cli.configure_xla(mine) == "--xla_cpu_use_fusion_emitters=true --xla_dump_to=/tmp/x"
+  assert cli.configure_xla(mine) == ("--xla_cpu_use_fusion_emitters=true --xla_dump_to=/tmp/x"
+                                     " --xla_backend_optimization_level=2")
+  mine = {"XLA_FLAGS": "--xla_backend_optimization_level=3"}
+  assert cli.configure_xla(mine) == ("--xla_backend_optimization_level=3"
+                                     " --xla_cpu_use_fusion_emitters=false")
   off = {cli.XLA_DEFAULTS_ENV: "0", "XLA_FLAGS": "--xla_dump_to=/tmp/x"}
   assert cli.configure_xla(off) == "--xla_dump_to=/tmp/x" and off["XLA_FLAGS"] == \
       "--xla_dump_to=/tmp/x"

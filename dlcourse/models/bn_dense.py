@@ -218,7 +218,7 @@ def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None,
       dW = dW + reg.l2_backward(W, lambd, m)
     grads[f"W{l}"] = dW
     if l > 1:
-      dA = W.T @ dZ
+      dA = dense.transpose_times(W, dZ)
       prev = caches[l - 2]
       if prev.D is not None:
         dA = reg.dropout_backward(dA, prev.D, dropout.keep_prob)
