@@ -274,3 +274,25 @@ def test_minibatch_resume_refuses_another_optimizer_setting(tmp_path):
   with pytest.raises(ckpt.CheckpointMismatchError, match="config.batch_size"):
     minibatch_fit(changed, checkpoint_env(tmp_path, checkpoint_every=10, resume=True),
                   key=jax.random.key(7))
+
+
+def test_train_seconds_leave_out_the_compile_of_each_chunk_length(monkeypatch):
+  """train_s counts the runs only: the first call of each chunk length compiles its
+  program (compile_s), and that time is not training. Compiling is made slow here
+  (a 0.5 s sleep on top of the real compile) so that counting it would show."""
+  real_run, slow = env_lib._GDPrograms.run, 0.5
+
+  def slow_compile(self, params, start, length):
+    if length not in self.compiled:
+      time.sleep(slow)
+      self.compile_s += slow
+    return real_run(self, params, start, length)
+
+  monkeypatch.setattr(env_lib._GDPrograms, "run", slow_compile)
+  config = tiny_config(num_iterations=200, record_every=10)
+  env = env_lib.Env.plain()
+  with runner.precision(config):
+    params, X, Y = tiny_problem(config)
+    result = env.fit_gd(config, ARCH, params, X, Y)
+  assert result.compile_s >= slow
+  assert result.train_s < slow / 2, (result.compile_s, result.train_s)
