@@ -643,12 +643,26 @@ NOTES = """\
   (excluded from the target) each iteration must read X twice. Float64 products run at
   56-95 GFLOP/s (NumPy's at 55-79), so the course-compatible runs gain only ~1.2x; the
   two-layer net's 7-row products reach 35-50 GFLOP/s.
-* The report's course rows are ~104 core-seconds of work on this machine (72 s training,
-  18 s compiling; the float64 cat runs alone ~28 s on one core), so two workers cannot
-  go below ~52 s cold or ~43 s warm. The C2W2 programs compile in 0.5-1.0 s: each holds
-  two traced iteration bodies (full batches and the partial last one) and per-parameter
-  optimizer updates, ~135 fused kernels compiled by LLVM; XLA's legacy CPU fusion
-  emitters (the project's default) took one of them from 0.94 to 0.56 s.
+* The report's course rows: the row "the rows' work, core-s" sums what its rows cost on
+  their pinned cores; its ratio is half of that, the least two workers can take. The
+  float64 and float32 cat runs (C1W4) are about half of it. A C2W2 program (moons, Adam)
+  spends ~80 % of its ~0.7 s compile in LLVM on ~100 fused kernels (one kernel per
+  fusion; compile profile, 2026-12-04). Its epoch holds two traced copies of the step
+  (the scan over full batches and the partial last batch, 211 = 3 x 64 + 19); without
+  the second copy it compiled in 0.46 s instead of 0.70 s. LLVM at -O2 instead of -O3
+  (the project's default now) took 0.80 to 0.73 s there and halved the MNIST-1D
+  programs' compiles (the MLP's 1.61 to 0.66 s) at the same speed. A JAX-keyed C2W2 run
+  spends two thirds of its training in the epochs' shuffles (67 against 23 us per epoch
+  with a permutation table): jax.random.permutation sorts, and XLA:CPU's sort of 211
+  keys takes ~34 us; drawing all 5000 epochs' permutations in one batched sort is no
+  faster (171 ms for the 1.05 M keys).
+* MNIST-1D's random search (24 masked [40, 256, 256, 10] nets, batches of 100), one core,
+  per step (profile, 2026-12-04): ~45 % matrix products, ~20 % the dropout masks'
+  random bits (JAX lowers threefry on the CPU as a rolled loop, 5 passes over the
+  arrays in memory; its unrolled lowering, tried in a throwaway patch, took ~10 % off
+  the step), ~30 % elementwise work (batch norm, Adam, ReLU), the rest copies. The
+  backward's W^T dZ ran in XLA's generic dot (6.6 ms of 46) until a transposed copy
+  gave it to the matrix library (``dense.transpose_times``: 9 % off the step).
 * manual / jax.grad <= 1.10 reads "the hand-written backward is no more than 10 % slower".
 * Logistic regression against NumPy float64 and PyTorch is memory-bound on both sides:
   float32 moves half the bytes of float64, so about 2x is the most it can gain; the 4x

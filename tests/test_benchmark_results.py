@@ -46,3 +46,11 @@ def test_targets_say_met_or_missed():
   kind = course_runs.cpu_kind()
   assert kind["isa"] in ("AVX-512", "AVX2, no AVX-512", "no AVX2")
   assert kind["model"] in course_runs.kind_name(kind)
+
+
+def test_the_report_rows_work_sums_their_core_seconds_and_halves_them():
+  summary = {"rows": [{"wall_s": 10.0, "train_s": 8.0, "compile_s": 1.0},
+                      {"wall_s": 4.0, "train_s": None, "compile_s": None}]}
+  row = course_runs._work_row("course rows", summary)
+  assert row.value == "14.0 core-s: 8.0 training, 1.0 compiling"
+  assert row.ratio == 7.0 and row.met is None
