@@ -1,4 +1,6 @@
 """Course 1, week 4: deep ReLU nets on cat / non-cat (the "application" notebook)."""
+import functools
+
 from dlcourse import data, plots
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
@@ -23,8 +25,8 @@ def run(config, env):
     params = runner.init_params(config, arch.layer_dims, scheme, scale)
     fit = env.fit_gd(config, arch, params, train_x, train_y)
     record = runner.fit_result(config, fit, arch, train_x, train_y, test_x, test_y)
-  figures = {"cost.png": plots.cost_curve(
-      fit.costs, title=f"{config.model} net {list(arch.layer_dims)}, cats",
+  figures = {"cost.png": functools.partial(  # drawn when written (runner.draw_figures)
+      plots.cost_curve, fit.costs, title=f"{config.model} net {list(arch.layer_dims)}, cats",
       learning_rate=config.learning_rate)}
   return record, figures
 

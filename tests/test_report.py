@@ -137,3 +137,26 @@ def test_a_record_that_classifies_nothing_shows_its_headline():
   classified = dict(record, train_accuracy=0.5)  # accuracies win over a headline
   assert schema.headline(classified) is None
   assert session.summary_line(classified).startswith("train 50.00 %")
+
+
+def test_a_figure_the_report_replaces_is_never_drawn():
+  """An app's figure may be a callable that draws it; the report's worker draws every
+  figure but the ones it replaces (each mode's cost curve of a two-mode entry)."""
+  drawn = []
+
+  def draw(name):
+    drawn.append(name)
+    return b"\x89PNG " + name.encode()
+
+  figures = {"cost.png": lambda: draw("cost"), "boundary.png": lambda: draw("boundary"),
+             "ready.png": b"\x89PNG ready"}
+  assert schema.draw_figures(figures, skip=("cost.png",)) == {
+      "boundary.png": b"\x89PNG boundary", "ready.png": b"\x89PNG ready"}
+  assert drawn == ["boundary"]
+  assert schema.draw_figures(figures)["cost.png"] == b"\x89PNG cost"
+
+
+def test_only_two_mode_entries_leave_their_cost_curves_undrawn():
+  entries = {e.id: e for e in report.all_entries()}
+  assert report.replaced_figures(entries["c1w2_logistic"]) == ("cost.png",)
+  assert report.replaced_figures(entries["mnist1d_mlp"]) == ()

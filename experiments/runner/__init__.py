@@ -18,7 +18,7 @@ _EXPORTS = {
     "precision": "models", "float_dtype": "models", "uses_float64": "models",
     "init_params": "models", "accuracy": "models", "train_test_accuracies": "models",
     "fit_result": "models",
-    "result": "schema", "check_record": "schema",
+    "result": "schema", "check_record": "schema", "draw_figures": "schema",
 }
 
 

@@ -122,6 +122,12 @@ def missing_data(entry, data_dir):
   return None
 
 
+def replaced_figures(entry):
+  """The figures of each mode that ``entry_figures`` replaces (not drawn at all): the
+  cost curve, when the entry has two modes to overlay."""
+  return ("cost.png",) if len(entry.modes()) > 1 else ()
+
+
 def run_all(jobs, data_dir, workers, echo, gradcheck_on=False):
   """({(id, mode): Outcome} of every (entry, mode), the gradient checks or []), over
   ``workers`` processes, the longest rows first (``Row.expected_s``)."""
@@ -138,7 +144,7 @@ def run_all(jobs, data_dir, workers, echo, gradcheck_on=False):
   if workers <= 1:
     for entry, mode in tasks:
       done(entry, mode, report_worker.run_row(entry.experiment, entry.config(mode),
-                                              data_dir))
+                                              data_dir, replaced_figures(entry)))
     return outcomes, (gradient_checks() if gradcheck_on else [])
   context = multiprocessing.get_context("spawn")
   cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
@@ -152,7 +158,7 @@ def run_all(jobs, data_dir, workers, echo, gradcheck_on=False):
         # Queued behind the rows longer than it, so the workers finish together.
         checks = pool.submit(gradient_checks)
       futures[pool.submit(report_worker.run_row, entry.experiment, entry.config(mode),
-                          data_dir)] = (entry, mode)
+                          data_dir, replaced_figures(entry))] = (entry, mode)
     if gradcheck_on and checks is None:
       checks = pool.submit(gradient_checks)
     for future in concurrent.futures.as_completed(futures):

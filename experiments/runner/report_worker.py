@@ -23,11 +23,11 @@ def init_worker(slot=None, cores=None):
   cli.enable_compilation_cache(os.environ.get(cli.CACHE_ENV, "1") != "0")
 
 
-def run_row(experiment, config, data_dir):
+def run_row(experiment, config, data_dir, skip_figures=()):
   """(record, figures, error, wall_s) of ``experiment`` (a ``registry.Experiment``)
-  under ``config``."""
+  under ``config``; figures as PNG bytes, without the names in ``skip_figures``."""
   from dlcourse.errors import DLCourseError  # pylint: disable=import-outside-toplevel
-  from experiments.runner import env  # pylint: disable=import-outside-toplevel
+  from experiments.runner import env, schema  # pylint: disable=import-outside-toplevel
   start = time.perf_counter()
   try:
     with warnings.catch_warnings():
@@ -36,6 +36,7 @@ def run_row(experiment, config, data_dir):
       warnings.simplefilter("ignore", FutureWarning)
       record, figures = experiment.app().run(
           config, env.Env.plain(data_dir, cache_dir=env.default_cache_dir()))
+      figures = schema.draw_figures(figures, skip_figures)
   except DLCourseError as e:
     return None, None, str(e), time.perf_counter() - start
   return record, figures, None, time.perf_counter() - start

@@ -97,3 +97,15 @@ def check_record(record: Any) -> None:
   bad = next(_nonfinite_paths(record), None)
   if bad is not None:
     raise ValueError(f"{bad} is not a finite number (result.json is strict JSON)")
+
+
+def draw_figures(figures, skip=()):
+  """{filename: PNG bytes} of an app's figures.
+
+  An app's ``run`` returns its figures as {filename: PNG bytes, or a zero-argument
+  callable that draws them}; the callables are drawn here, when the figure is about to
+  be written, and the names in ``skip`` are left out undrawn (the report does this with
+  each mode's cost curve, which it replaces by one curve of both modes).
+  """
+  return {name: png() if callable(png) else png
+          for name, png in figures.items() if name not in skip}

@@ -183,7 +183,7 @@ def execute(request, plan, stop):
     finally:
       log.close()
     record = finish_record(request, env, record)
-    for filename, png in figures.items():
+    for filename, png in schema.draw_figures(figures).items():
       rundir.write_bytes(workdir / filename, png)
     rundir.write_json(workdir / "result.json", record)
   return record
