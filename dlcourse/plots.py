@@ -41,7 +41,10 @@ def cost_curve(costs, *, title, learning_rate=None, series=None, xlabel="iterati
   curves = {k: np.asarray(v, dtype=float) for k, v in (series or {"cost": costs}).items()}
   curves = {k: v for k, v in curves.items() if v.size}
   for (label, values), style in zip(curves.items(), _SERIES_STYLES * len(curves)):
-    ax.plot(values[:, 0], values[:, 1], label=label, **(style if len(curves) > 1 else {}))
+    style = dict(style if len(curves) > 1 else {})
+    if len(values) < 3:  # one or two recorded costs: a line alone would hardly show
+      style["marker"] = "o"
+    ax.plot(values[:, 0], values[:, 1], label=label, **style)
   if curves and spans_decades([v[:, 1] for v in curves.values()]):
     ax.set_yscale("log")
   ax.set_xlabel(xlabel)

@@ -23,16 +23,19 @@ FEATURES = ("size", "bedrooms", "zip", "wealth")
 PRICE_UNIT = 100.0   # the net fits price / 100 (in $100k) so its targets are O(1)
 
 
+@jax.jit
+def _relative_difference(p, x, y):
+  """max |hand-derived - jax.grad| / (1 + |jax.grad|) at p (one compiled program)."""
+  manual, auto = intro.neuron_grads(p, x, y), jax.grad(intro.neuron_cost)(p, x, y)
+  return jnp.max(jnp.abs(manual - auto) / (1.0 + jnp.abs(auto)))
+
+
 def gradient_check(p_fit, x, y):
   """Largest relative |hand-derived - jax.grad| at the start, the fit, and a point whose
   first example sits exactly on the kink z = 0 (where both use g'(0) = 0)."""
   points = [jnp.array([1.0, 1.0]), jnp.asarray(p_fit),
             jnp.array([1.3, -1.3 * float(x[0, 0])])]
-  worst = 0.0
-  for p in points:
-    manual, auto = intro.neuron_grads(p, x, y), jax.grad(intro.neuron_cost)(p, x, y)
-    worst = max(worst, float(jnp.max(jnp.abs(manual - auto) / (1.0 + jnp.abs(auto)))))
-  return worst
+  return max(float(_relative_difference(p.astype(x.dtype), x, y)) for p in points)
 
 
 def rmse(pred, y):
@@ -58,7 +61,8 @@ def fit_net(config, env, X, price, X_test):
   params = initializers.initialize(jax.random.key(config.net.seed), arch.layer_dims, "he",
                                    dtype=runner.float_dtype(config.net))
   fit = env.fit_gd(config.net, arch, params, Xs, price / PRICE_UNIT)
-  predict = lambda Z: PRICE_UNIT * np.asarray(dense.forward(fit.params, jnp.asarray(Z), arch)[0])
+  forward = jax.jit(lambda params, Z: dense.forward(params, Z, arch)[0])
+  predict = lambda Z: PRICE_UNIT * np.asarray(forward(fit.params, jnp.asarray(Z)))
   return predict(Xs), predict(Xs_test), fit
 
 
