@@ -651,7 +651,8 @@ NOTES = """\
   (the scan over full batches and the partial last batch, 211 = 3 x 64 + 19); without
   the second copy it compiled in 0.46 s instead of 0.70 s. LLVM at -O2 instead of -O3
   (the project's default now) took 0.80 to 0.73 s there and halved the MNIST-1D
-  programs' compiles (the MLP's 1.61 to 0.66 s) at the same speed. A JAX-keyed C2W2 run
+  programs' compiles (the MLP's 1.61 to 0.66 s); their training ran within ~5 % (the
+  search's step unchanged within noise, the all-tools row 3-5 % slower). A JAX-keyed C2W2 run
   spends two thirds of its training in the epochs' shuffles (67 against 23 us per epoch
   with a permutation table): jax.random.permutation sorts, and XLA:CPU's sort of 211
   keys takes ~34 us; drawing all 5000 epochs' permutations in one batched sort is no

@@ -221,10 +221,11 @@ def enable_compilation_cache(enabled):
 # - the legacy fusion emitters compile the small nets' programs in about 60 % of the
 #   time of the new ones (moons with Adam: 0.94 -> 0.56 s);
 # - LLVM at -O2 instead of XLA's default -O3: most of a program's compile time is LLVM
-#   on ~100-200 fused kernels, and -O3 buys them nothing measurable here (the MNIST-1D
-#   MLP program: 1.61 -> 0.66 s to compile, the same ms per step; the cats' and
-#   logistic regression's training times unchanged: their time is in the matrix
-#   library, not in generated code). The option names no backend: on a GPU it sets the
+#   on ~100-200 fused kernels, and -O3 buys them little here (the MNIST-1D MLP
+#   program: 1.61 -> 0.66 s to compile; the random search's step, the cats' and
+#   logistic regression's training times unchanged within noise, their time being in
+#   the matrix library; MNIST-1D's all-tools row trained 3-5 % slower, 31 -> 32 s, and
+#   compiled 1.6 s faster). The option names no backend: on a GPU it sets the
 #   LLVM level of the kernels there too (not measured on one).
 XLA_DEFAULTS = ("--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=2")
 XLA_DEFAULTS_ENV = "DLCOURSE_XLA_DEFAULTS"
