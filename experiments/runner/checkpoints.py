@@ -41,6 +41,7 @@ import os
 import pathlib
 import re
 import shutil
+import time
 from typing import Any, Callable, NamedTuple, Optional
 
 import jax
@@ -239,8 +240,11 @@ class Checkpoints:
           preservation_policy=ocp.checkpoint_managers.LatestN(n=self.keep),
           create=True, enable_async_checkpointing=False,
           # Leftover "<step>.orbax-checkpoint-tmp" directories are this run's own
-          # interrupted saves (the workdir is locked), never complete checkpoints.
-          cleanup_tmp_directories=True)
+          # interrupted saves (the workdir is locked), never complete checkpoints. They
+          # are removed here, before the manager starts; orbax's own cleanup runs in a
+          # thread of its own and logs after our calls have returned.
+          cleanup_tmp_directories=False)
+      self._remove_temporaries()
       with _orbax_quiet():
         self._manager = ocp.CheckpointManager(self.directory, options=options)
     return self._manager
@@ -252,11 +256,19 @@ class Checkpoints:
         self._manager.close()
     self._manager = None
 
-  def _remove_temporaries(self):
-    if self.directory.is_dir():
-      for child in self.directory.iterdir():
-        if _TMP_MARK in child.name:
-          shutil.rmtree(child, ignore_errors=True)
+  def _remove_temporaries(self, settle_s=0.0):
+    """Removes the unfinished "<step>.orbax-checkpoint-tmp" directories. With
+    ``settle_s`` (after a failed save) it keeps removing until a check 50 ms after the
+    last removal finds none, for at most ``settle_s``: a write the failure left in
+    flight in one of tensorstore's threads can recreate a directory after its removal."""
+    deadline = time.monotonic() + settle_s
+    while self.directory.is_dir():
+      leftovers = [c for c in self.directory.iterdir() if _TMP_MARK in c.name]
+      for child in leftovers:
+        shutil.rmtree(child, ignore_errors=True)
+      if not leftovers or time.monotonic() >= deadline:
+        return
+      time.sleep(0.05)
 
   def step_path(self, step):
     return self.directory / str(int(step))
@@ -309,7 +321,7 @@ class Checkpoints:
         self._manager.wait_until_finished()
     except Exception as e:  # orbax/tensorstore report a full disk in several types
       self._drop_manager()
-      self._remove_temporaries()
+      self._remove_temporaries(settle_s=2.0)
       previous = self.steps()
       kept = (f"the previous checkpoint (step {previous[-1]}) is intact" if previous
               else "no earlier checkpoint exists")
