@@ -61,8 +61,7 @@ def fit_net(config, env, X, price, X_test):
   params = initializers.initialize(jax.random.key(config.net.seed), arch.layer_dims, "he",
                                    dtype=runner.float_dtype(config.net))
   fit = env.fit_gd(config.net, arch, params, Xs, price / PRICE_UNIT)
-  forward = jax.jit(lambda params, Z: dense.forward(params, Z, arch)[0])
-  predict = lambda Z: PRICE_UNIT * np.asarray(forward(fit.params, jnp.asarray(Z)))
+  predict = lambda Z: PRICE_UNIT * np.asarray(dense.output(fit.params, jnp.asarray(Z), arch))
   return predict(Xs), predict(Xs_test), fit
 
 

@@ -13,7 +13,6 @@ The predicted letter is the row of the largest output either way. An untrained n
 chance, 1/26 = 3.8 %. Some fonts/styles appear only in the test set, so the test accuracy
 is reported on the training fonts (new images) and on the unseen fonts separately.
 """
-import functools
 import hashlib
 import json
 import os
@@ -125,14 +124,9 @@ def check_config(config):
   letters.face_indices(config.test_only)
 
 
-@functools.partial(jax.jit, static_argnames="arch")
-def _outputs(params, X, arch):
-  return dense.forward(params, X, arch)[0]
-
-
 def evaluate(params, arch, X, labels, seen):
   """Accuracies and predictions of the argmax of the net's outputs."""
-  A = np.asarray(_outputs(params, X, arch))
+  A = np.asarray(dense.output(params, X, arch))
   return {"accuracy": letters.scores_accuracy(A, labels),
           "seen_fonts": letters.scores_accuracy(A, labels, seen),
           "unseen_fonts": letters.scores_accuracy(A, labels, ~seen)}, np.argmax(A, axis=0)

@@ -158,3 +158,13 @@ def test_check_data_softmax_takes_one_hot_and_refuses_label_rows():
   from dlcourse.errors import DataError
   with pytest.raises(DataError):
     dense.check_data(np.ones((2, 4)), np.eye(3)[:, [0, 1, 2, 2]] * 2, arch)
+
+
+def test_compiled_output_is_the_forward_passs_last_activation(x64):
+  arch = dense.Architecture.make((3, 4, 2), hidden="relu", output="softmax")
+  rng = np.random.RandomState(0)
+  params = {"W1": rng.randn(4, 3), "b1": rng.randn(4, 1), "W2": rng.randn(2, 4),
+            "b2": rng.randn(2, 1)}
+  X = rng.randn(3, 7)
+  np.testing.assert_allclose(dense.output(params, X, arch), dense.forward(params, X, arch)[0],
+                             rtol=0, atol=1e-14)

@@ -415,3 +415,14 @@ def test_sigkill_while_saving_leaves_only_complete_checkpoints(tmp_path):
   ckpts.save(restored.step + 1, {"w": values, "step": 0})  # and the run goes on
   assert not [n for n in os.listdir(ckdir) if "tmp" in n]  # the torn save is cleaned up
   ckpts.close()
+
+
+def test_an_interrupted_saves_temporary_directory_is_removed_when_saving_starts(tmp_path):
+  leftover = tmp_path / "3.orbax-checkpoint-tmp-1764892800"
+  (leftover / "state").mkdir(parents=True)
+  (leftover / "state" / "half").write_bytes(b"\0" * 16)
+  ckpts = checkpoints.Checkpoints(tmp_path, warn=quiet)
+  ckpts.save(1, {"w": np.ones(2)})
+  ckpts.close()
+  assert not leftover.exists()
+  assert ckpts.steps() == [1]

@@ -13,6 +13,7 @@ Params are a dict pytree {"W1", "b1", ..., "WL", "bL"}; grads have the same keys
 A one-layer net with a sigmoid output is logistic regression (w = W1^T).
 """
 import dataclasses
+import functools
 from typing import NamedTuple, Optional
 
 import jax
@@ -378,6 +379,13 @@ def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual")
   AL, caches = forward(params, X, arch, dropout)
   J = cost_from_caches(params, Y, caches, arch, lambd)
   return J, backward(params, Y, AL, caches, arch, lambd, dropout)
+
+
+@functools.partial(jax.jit, static_argnames="arch")
+def output(params, X, arch):
+  """A^[L] of ``forward``, as one compiled program (evaluation outside a training
+  program: op by op, each operation would compile on its own)."""
+  return forward(params, X, arch)[0]
 
 
 def predict(params, X, arch):

@@ -302,7 +302,7 @@ def entry_figures(entry, outcomes):
   """{filename: (caption, png)}: every mode's cost curves overlaid, and each mode's other
   figures as the app drew them."""
   figures, series, xlabel = {}, {}, "iteration"
-  modes = entry.modes()
+  modes, replaced = entry.modes(), replaced_figures(entry)
   for mode, label in modes.items():
     o = outcomes.get((entry.id, mode))
     if o is None or o.error:
@@ -312,7 +312,7 @@ def entry_figures(entry, outcomes):
       series[label] = costs
       xlabel = o.record.get("cost_unit", xlabel)
     for filename, png in o.figures.items():
-      if filename != "cost.png" or len(modes) == 1:
+      if filename not in replaced:
         caption = f"{entry.title}, {label}: {filename.rsplit('.', 1)[0].replace('_', ' ')}"
         figures[f"{entry.id}_{mode}_{filename}"] = (caption, png)
   if series and len(modes) > 1:
