@@ -17,6 +17,8 @@ Two sources of ``randn``:
   published numbers can be reproduced digit for digit. The scale is applied with the
   same floating-point operation the notebooks use (``/ np.sqrt(n)`` vs ``* np.sqrt(2/n)``).
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -48,8 +50,14 @@ def _scaled(draw, scheme, n_l, n_prev, scale):
 
 
 def initialize(key, layer_dims, scheme="he", *, scale=0.01, dtype=jnp.float32):
-  """Params {"W1", "b1", ..., "WL", "bL"} drawn with JAX keys (one per layer)."""
-  layer_dims = _check(layer_dims, scheme)
+  """Params {"W1", "b1", ..., "WL", "bL"} drawn with JAX keys (one per layer), as one
+  compiled program (drawn op by op, each layer's draw and scaling compile on their own)."""
+  layer_dims = tuple(int(n) for n in _check(layer_dims, scheme))
+  return _initialize(key, layer_dims, scheme, scale, jnp.dtype(dtype))
+
+
+@functools.partial(jax.jit, static_argnames=("layer_dims", "scheme", "dtype"))
+def _initialize(key, layer_dims, scheme, scale, dtype):
   params = {}
   keys = jax.random.split(key, len(layer_dims) - 1)
   for l in range(1, len(layer_dims)):

@@ -1,9 +1,10 @@
 """The large-input product layout of ``dlcourse.models.dense`` (speed only) changes no value.
 
 For an A_prev of >= 2^19 entries the products W A_prev and dZ A_prev^T read an
-examples-major copy A_prev^T; these tests check, in float64, that every value equals the
-course-layout formulas to 1e-12, that jax.grad and jax.vmap see the same function, and
-that inside a compiled training loop the copy is made once, outside the loop.
+examples-major copy A_prev^T, the forward with it on the left ((A_prev^T W^T)^T); these
+tests check, in float64, that every value equals the course-layout formulas to 1e-12,
+that jax.grad and jax.vmap see the same function, and that inside a compiled training
+loop one copy is made, once, outside the loop, and both products read it.
 """
 import re
 
@@ -94,6 +95,35 @@ def test_vmap_over_models_equals_each_model(x64):
       np.testing.assert_allclose(batched[name][k], expected[name], rtol=0, atol=1e-12)
 
 
+def test_vmap_over_models_and_inputs_equals_each_pair(x64):
+  """vmap with an input of each model's own (the product's other vmap case)."""
+  arch = dense.Architecture.make(LAYER_DIMS)
+  pairs = [_data(seed) for seed in (4, 5)]
+  Xs = jnp.stack([X for X, _, _ in pairs])
+  Ys = jnp.stack([Y for _, Y, _ in pairs])
+  stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *[p for _, _, p in pairs])
+  _, batched = jax.jit(jax.vmap(lambda p, X, Y: dense.cost_and_grads(p, X, Y, arch)))(
+      stacked, Xs, Ys)
+  for k, (X, Y, params) in enumerate(pairs):
+    _, expected = _course_grads(params, X, Y)
+    for name in expected:
+      np.testing.assert_allclose(batched[name][k], expected[name], rtol=0, atol=1e-12)
+
+
+def test_a_sweeps_forward_puts_the_stacked_weights_on_the_left():
+  """Under vmap over models (X shared) the forward is one product of the stacked
+  W^[1] (K n_1, n_x) with the copy; for one model, the copy is on the left."""
+  X, _, params = _data()
+  W = jnp.asarray(params["W1"], jnp.float32)
+  X = jnp.asarray(X, jnp.float32)
+  b = jnp.zeros((W.shape[0], 1), jnp.float32)
+  one = jax.jit(dense.linear_forward).lower(X, W, b).compile().as_text()
+  stacked = jax.jit(jax.vmap(dense.linear_forward, in_axes=(None, 0, 0))).lower(
+      X, jnp.stack([W] * 4), jnp.stack([b] * 4)).compile().as_text()
+  assert [d.lhs for d in sweep.hlo_dots(one)] == [(M, N_X)]
+  assert [(d.lhs, d.batched) for d in sweep.hlo_dots(stacked)] == [((4 * 6, N_X), False)]
+
+
 _COMPUTATION = re.compile(r"^(ENTRY )?%?([\w.\-]+) \(", re.M)
 
 
@@ -125,9 +155,14 @@ def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop():
   assert loop_bodies, "no while loop in the compiled trainer"
   for name in loop_bodies:
     assert not makes_copy.search(bodies[name]), f"loop body {name} copies X every iteration"
-  assert makes_copy.search(bodies[entry]), "X^T is not made before the loop"
+  assert len(makes_copy.findall(bodies[entry])) == 1, "not exactly one copy X^T before the loop"
   reads = [d for d in sweep.hlo_dots(hlo) if (M, N_X) in (d.lhs, d.rhs)]
-  assert {d.out for d in reads} == {(6, M), (6, N_X)}, reads
+  # The forward Z^T = X^T W^T has the copy on the left; dW = dZ X^T reads the same copy.
+  forward = [d for d in reads if d.lhs == (M, N_X)]
+  backward = [d for d in reads if d.rhs == (M, N_X)]
+  assert [d.out for d in forward] == [(M, 6)], reads
+  assert [d.out for d in backward] == [(6, N_X)], reads
+  assert len(reads) == 2, reads
 
 
 def test_other_backends_keep_the_course_order(monkeypatch):

@@ -70,11 +70,17 @@ class Architecture:
 
 class LayerCache(NamedTuple):
   """What layer l's backward needs: its input A^[l-1] (after any dropout), Z^[l],
-  A^[l] = g(Z^[l]) (before dropout) and the dropout mask D^[l] (or None)."""
+  A^[l] = g(Z^[l]) (before dropout) and the dropout mask D^[l] (or None).
+
+  ``A_prev_T`` is the examples-major copy of a large A^[l-1] that the forward's product
+  read (``examples_major``; None for small inputs): the backward's dW reads the same
+  copy, so a training program holds one.
+  """
   A_prev: jax.Array
   Z: jax.Array
   A: jax.Array
   D: Optional[jax.Array]
+  A_prev_T: Optional[jax.Array] = None
 
 
 def _is_traced(*arrays):
@@ -200,63 +206,72 @@ def check_data(X, Y, arch, *, name=""):
 
 # --- one layer --------------------------------------------------------------------
 
-def linear_forward(A_prev, W, b):
-  """Z = W A_prev + b: (n_l, n_{l-1}) @ (n_{l-1}, m) + (n_l, 1) -> (n_l, m)."""
-  return _W_times(W, A_prev) + b
+def linear_forward(A_prev, W, b, A_prev_T=None):
+  """Z = W A_prev + b: (n_l, n_{l-1}) @ (n_{l-1}, m) + (n_l, 1) -> (n_l, m).
+
+  ``A_prev_T``: the examples-major copy of a large A_prev (``examples_major``), made here
+  when not given; the product then reads it (see "layout" below).
+  """
+  if A_prev_T is None:
+    A_prev_T = examples_major(A_prev)
+  if A_prev_T is None:
+    return W @ A_prev + b
+  return _input_product(W, A_prev_T) + b
 
 
-def linear_backward(dZ, A_prev, W):
+def linear_backward(dZ, A_prev, W, A_prev_T=None):
   """Given m * dJ/dZ (the course's dZ), returns (dA_prev, dW, db).
 
   dW = (1/m) dZ A_prev^T, db = (1/m) sum_columns dZ, dA_prev = W^T dZ. The 1/m of the
-  averaged cost is applied here, once, as in the course.
+  averaged cost is applied here, once, as in the course. ``A_prev_T``: as in
+  ``linear_forward`` (the forward's cache holds it).
   """
   m = A_prev.shape[1]
-  dW = _times_transpose(dZ, A_prev) / m
+  if A_prev_T is None:
+    A_prev_T = examples_major(A_prev)
+  dW = (dZ @ (A_prev.T if A_prev_T is None else A_prev_T)) / m
   db = jnp.sum(dZ, axis=1, keepdims=True) / m
   dA_prev = transpose_times(W, dZ)
   return dA_prev, dW, db
 
 
-
-def layer_forward(A_prev, W, b, activation):
+def layer_forward(A_prev, W, b, activation, A_prev_T=None):
   """(A, Z) with Z = W A_prev + b and A = g(Z)."""
-  Z = linear_forward(A_prev, W, b)
+  Z = linear_forward(A_prev, W, b, A_prev_T)
   return ACTIVATIONS[activation].forward(Z), Z
 
 
 def layer_backward(dA, cache, W, activation):
   """(dA_prev, dW, db) for A = g(W A_prev + b), from dA (already dropout-masked)."""
   dZ = ACTIVATIONS[activation].backward(dA, cache.Z, cache.A)
-  return linear_backward(dZ, cache.A_prev, W)
+  return linear_backward(dZ, cache.A_prev, W, cache.A_prev_T)
 
-# --- how the products with a large input are laid out (speed only) ------------------
+# --- layout: where a large input sits in its two products (speed only) --------------
 #
 # The values are exactly the formulas above; only the memory order in which the two
-# products that read a large A_prev (the network's input X: 10 MB for the cats) find it
-# changes. Both products contract over a dimension of A_prev, and XLA:CPU's matrix
-# library (YNNPACK, which runs its dots) repacks that operand into panels on every
-# call. Stored course-wise, A_prev (n, m) is a slow source for both: the cats' forward
-# W1 X, (20, 12288) @ (12288, 209), ran at 13-27 GFLOP/s on a Zen 3 pair of cores. The
-# same two products read from an examples-major copy A_prev^T (m, n) ran at 65-87
-# (forward) and 52-69 (backward) GFLOP/s there, so for a large A_prev they read it:
-#     Z  = W A_prev     contracts W's rows with A_prev^T's rows (both contiguous);
-#     dW = dZ A_prev^T  is the plain product dZ (n_l, m) @ A_prev^T (m, n).
-# A_prev^T is a copy. For X it does not change between iterations, so inside a compiled
-# training loop XLA makes it once, before the loop (loop-invariant code motion): one
-# examples-major copy of X per fit. The outputs keep the course's layout, so nothing
-# else changes, and under jax.vmap (a sweep: W batched, X shared) the products stay
-# the one large product per direction that ``dlcourse.sweep`` relies on.
-# Logistic regression's matrix-vector products gain too (1.6x float32, 2.2x float64
-# there). Below ~0.5 M entries of A_prev (measured crossover) the extra copy costs more
-# than it saves, and small inputs keep the course's order.
-# On a Xeon with AVX-512 the isolated forward W1 X ran ~10 % faster in the course's
-# order, and the float64 two-layer net [12288, 7, 1] trained 17 % faster with only the
-# backward reading the copy; but with that rule logistic regression's forward slowed
-# from 0.75 to 1.67 s (2000 iterations) and the float32 cats did not gain, so the copy
-# stays the one rule on every CPU. Other backends' matrix libraries take either order
-# at full speed: the course order there. benchmarks/RESULTS.md has the
-# figures; tests/test_layouts.py checks the values and the compiled layout.
+# products that read a large A_prev (the network's input X: 10 MB for the cats) find
+# it, and which side of the product it is on, change. XLA:CPU runs its dots in a matrix
+# library (YNNPACK) that repacks the *right-hand* operand into panels on every call: a
+# pass over all of it, in each product, in each iteration. So a large input goes on
+# the left, stored so that the product contracts its contiguous axis:
+#     Z  = W A_prev     computed as (A_prev^T W^T)^T: the examples-major copy
+#                       A_prev^T (m, n) on the left, contracting n;
+#     dW = dZ A_prev^T  reads the same copy (K = m is short, so its repacking is cheap;
+#                       measured faster than A_prev dZ^T in float64 and equal in float32).
+# A_prev^T is made once by the forward and kept in the layer's cache. For X it does not
+# change between iterations, so inside a compiled training loop XLA makes it once,
+# before the loop (loop-invariant code motion): one examples-major copy per fit, and
+# no other copy of X in the loop.
+# Measured on a 2-core Xeon with AVX-512 (float32 cat net [12288, 20, 7, 5, 1], per
+# iteration, against the previous rule that put the copy on the right of both
+# products): 1.75 -> 1.55 ms on two cores, 2.99 -> 2.17 ms on one; float64 two-layer
+# [12288, 7, 1] on one core 3.87 -> 2.12 ms; logistic regression unchanged. On a Zen 3
+# the issue measured A_prev^T @ W^T at 74 GFLOP/s against 13-27 for W @ A_prev.
+# Under jax.vmap (a sweep: W batched, X shared) each direction stays one large product
+# (``dlcourse.sweep`` relies on it). Below ~0.5 M entries of A_prev (measured
+# crossover) the copy costs more than it saves, and other backends' matrix libraries
+# take either order at full speed: the course order there. benchmarks/RESULTS.md has
+# the figures; tests/test_layouts.py checks the values and the compiled layout.
 
 _LARGE_INPUT_ENTRIES = 1 << 19
 
@@ -271,6 +286,48 @@ def _transposed_copy(A):
   """A^T (m, n) as an array of its own. The barrier stops XLA from folding the
   transpose into the product that reads it, which would give back the course's order."""
   return jax.lax.optimization_barrier(A.T)
+
+
+def _left_product(W, A_prev_T):
+  """W A_prev as (A_prev^T W^T)^T: the large input on the left. The barrier keeps XLA
+  from turning the transposed product back into W @ (...), the slow order."""
+  return jax.lax.optimization_barrier(A_prev_T @ W.T).T
+
+
+def _stacked_product(axis_size, in_batched, W, A_prev_T):
+  """The product under jax.vmap. Models stacked over a shared input (a sweep) make the
+  stacked W^T (K n_l, n) the large operand: one product with it on the left, as
+  (K n_l, n) x (n, m). Inputs of their own keep one left product per model."""
+  W_batched, A_batched = in_batched
+  if A_batched:
+    W = W if W_batched else jnp.broadcast_to(W, (axis_size,) + W.shape)
+    return jax.vmap(_left_product)(W, A_prev_T), True
+  return jnp.einsum("krn,mn->krm", W, A_prev_T), True
+
+
+def _input_product_fwd(W, A_prev_T):
+  return _input_product(W, A_prev_T), (W, A_prev_T)
+
+
+def _input_product_bwd(residuals, dZ):
+  """Cotangents of Z = W A_prev for jax.grad: dZ A_prev^T (from the same copy) and the
+  cotangent of the copy, (W^T dZ)^T."""
+  W, A_prev_T = residuals
+  return dZ @ A_prev_T, dZ.T @ W
+
+
+# custom_vmap picks the operand order by what vmap shares (see _stacked_product); it has
+# no autodiff rule of its own, so custom_vjp gives jax.grad the product's.
+_input_product = jax.custom_batching.custom_vmap(_left_product)
+_input_product.def_vmap(_stacked_product)
+_input_product = jax.custom_vjp(_input_product)
+_input_product.defvjp(_input_product_fwd, _input_product_bwd)
+
+
+def examples_major(A_prev):
+  """The examples-major copy A_prev^T (m, n) that the products read for a large A_prev
+  on the CPU (see "layout" above); None where the course's order is kept."""
+  return _transposed_copy(A_prev) if _reads_transposed_copy(A_prev) else None
 
 
 # The backward's third product, dA_prev = W^T dZ, contracts over the *rows* of W. The
@@ -296,21 +353,6 @@ def transpose_times(W, dZ):
   return jax.lax.optimization_barrier(_transposed_copy(dZ) @ W).T
 
 
-def _W_times(W, A_prev):
-  """W A_prev: (n_l, n) @ (n, m) -> (n_l, m)."""
-  if _reads_transposed_copy(A_prev):
-    # W A_prev = sum over n of W[:, n] A_prev^T[:, n]: contract the last axes.
-    return jax.lax.dot_general(W, _transposed_copy(A_prev), (((1,), (1,)), ((), ())))
-  return W @ A_prev
-
-
-def _times_transpose(dZ, A_prev):
-  """dZ A_prev^T: (n_l, m) @ (m, n) -> (n_l, n)."""
-  if _reads_transposed_copy(A_prev):
-    return dZ @ _transposed_copy(A_prev)
-  return dZ @ A_prev.T
-
-
 # --- the whole net ----------------------------------------------------------------
 
 def forward(params, X, arch, dropout=None):
@@ -322,9 +364,10 @@ def forward(params, X, arch, dropout=None):
   A = X
   caches = []
   for l, activation in enumerate(arch.activations, start=1):
-    A_out, Z = layer_forward(A, params[f"W{l}"], params[f"b{l}"], activation)
+    A_T = examples_major(A)
+    A_out, Z = layer_forward(A, params[f"W{l}"], params[f"b{l}"], activation, A_T)
     D = None if dropout is None else dropout.masks.get(l)
-    caches.append(LayerCache(A, Z, A_out, D))
+    caches.append(LayerCache(A, Z, A_out, D, A_T))
     A = A_out if D is None else reg.dropout_forward(A_out, D, dropout.keep_prob)
   return A, caches
 
@@ -343,7 +386,7 @@ def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None):
   for l in range(arch.num_layers, 0, -1):
     cache = caches[l - 1]
     W = params[f"W{l}"]
-    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W)
+    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, cache.A_prev_T)
     if _uses_l2(lambd):
       dW = dW + reg.l2_backward(W, lambd, m)
     grads[f"W{l}"], grads[f"b{l}"] = dW, db
@@ -389,13 +432,21 @@ def output(params, X, arch):
 
 
 def predict(params, X, arch):
-  """Class predictions (1, m): A > 0.5 for sigmoid, argmax for softmax; A for linear."""
+  """Class predictions (1, m): A > 0.5 for sigmoid, argmax for softmax; A for linear.
+
+  Shapes are checked on the host; the rest is one compiled program per shape.
+  """
   check_inputs(params, X, arch)
+  return _predict(params, X, arch)
+
+
+@functools.partial(jax.jit, static_argnames="arch")
+def _predict(params, X, arch):
   AL, _ = forward(params, X, arch)
-  output = arch.activations[-1]
-  if output == "sigmoid":
+  out = arch.activations[-1]
+  if out == "sigmoid":
     return (AL > 0.5).astype(jnp.int32)
-  if output == "softmax":
+  if out == "softmax":
     return jnp.argmax(AL, axis=0, keepdims=True).astype(jnp.int32)
   return AL
 
@@ -406,7 +457,12 @@ def labels_of(Y):
 
 
 def accuracy(params, X, Y, arch):
-  """Fraction of columns whose prediction equals the label."""
+  """Fraction of columns whose prediction equals the label (one compiled program)."""
   check_inputs(params, X, arch, Y)
-  correct = predict(params, X, arch) == labels_of(Y)
+  return _accuracy(params, X, Y, arch)
+
+
+@functools.partial(jax.jit, static_argnames="arch")
+def _accuracy(params, X, Y, arch):
+  correct = _predict(params, X, arch) == labels_of(Y)
   return jnp.mean(correct.astype(X.dtype))
