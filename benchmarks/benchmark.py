@@ -633,19 +633,29 @@ NOTES = """\
   it stays in L3 on these machines, so this is cache, not DRAM, bandwidth). The second
   L-layer floor charges every FLOP at the machine's 2048^2 matmul peak.
 * Why the L-layer net misses the 2048^2-peak floor and the NumPy ratios (profiled on a
-  2-core Xeon with AVX-512, 2026-12-04): the two products with X, W1 X and dZ1 X^T,
-  are ~97 % of an iteration (~1.0 and ~0.7 ms in float32, 100-150 GFLOP/s against a
-  ~270 GFLOP/s square peak). Timing W1 X for 8 to 64 rows of W1 gives ~0.55 ms of fixed
-  cost per product (X, 10 MB, streamed and packed once per call) plus ~23 us per row,
-  so 20 rows cannot reach square-matrix efficiency; OpenBLAS (NumPy) is no faster on
-  these shapes (~110 GFLOP/s), which is why ours sits at ~1.06x the per-shape floor.
-  The GD update of W1 (1 MB, single-threaded) adds ~0.13 ms. Without the Gram form
-  (excluded from the target) each iteration must read X twice. Float64 products run at
-  56-95 GFLOP/s (NumPy's at 55-79), so the course-compatible runs gain only ~1.2x; the
-  two-layer net's 7-row products reach 35-50 GFLOP/s.
+  2-core Xeon with AVX-512, 2026-12-06, jax.profiler per operation): the two products
+  with X are ~85 % of an iteration. XLA:CPU runs dots in YNNPACK, which repacks the
+  *right-hand* operand on every call. With X there (W1 X in either stored order) the
+  forward took 0.89-0.97 ms of a 1.75 ms iteration in float32; the same product with
+  X as a compile-time constant (packed once) took 0.63 ms. So the forward now reads the
+  examples-major copy on the left, (X^T W1^T)^T: 0.73 ms, the iteration 1.55 ms on two
+  cores (2.99 -> 2.17 ms on one). What remains: the forward on two cores is only ~1.3x
+  its one-core time (YNNPACK divides this product's work by the 20 output columns), the
+  backward dZ1 X^T (0.59 ms) repacks X^T each call (0.49 ms when constant), and the
+  W1 update (1 MB, one thread) takes ~0.08 ms. Splitting the products by hand (two
+  halves of the examples or of the features, as separate or batched dots) and padding
+  W1 to 32 rows were all slower; so was fusing each iteration's backward with the next
+  forward over blocks of X (2.5-5 ms). Float64 products run at 39-52 GFLOP/s per core
+  (XT W^T and dZ XT), so the course-compatible L-layer run stays ~1.3x NumPy; the
+  two-layer net's 7-row products gained most from the new order (one core: 3.9 -> 2.1
+  ms per iteration).
 * The report's course rows: the row "the rows' work, core-s" sums what its rows cost on
   their pinned cores; its ratio is half of that, the least two workers can take. The
-  float64 and float32 cat runs (C1W4) are about half of it. A C2W2 program (moons, Adam)
+  float64 and float32 cat runs (C1W4) are about two thirds of it once warm. Until
+  2026-12-06 a row also compiled ~40 single operations (initialization, accuracy and
+  the decision-boundary grid evaluated op by op: 328 compiles for the generated-data
+  rows in one worker, now 95), and the notebook's 10000 shuffles took 0.43 s per C2W2
+  row (a RandomState built per epoch; one reseeded now: 13x faster). A C2W2 program (moons, Adam)
   spends ~80 % of its ~0.7 s compile in LLVM on ~100 fused kernels (one kernel per
   fusion; compile profile, 2026-12-04). Its epoch holds two traced copies of the step
   (the scan over full batches and the partial last batch, 211 = 3 x 64 + 19); without

@@ -404,6 +404,11 @@ def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off():
   off = {cli.XLA_DEFAULTS_ENV: "0", "XLA_FLAGS": "--xla_dump_to=/tmp/x"}
   assert cli.configure_xla(off) == "--xla_dump_to=/tmp/x" and off["XLA_FLAGS"] == \
       "--xla_dump_to=/tmp/x"
+  # A process pinned to one core (a report worker) compiles each program as one part.
+  assert cli.configure_xla({}, one_core=True) == " ".join(
+      cli.XLA_DEFAULTS + ("--xla_cpu_parallel_codegen_split_count=1",))
+  mine = {"XLA_FLAGS": "--xla_cpu_parallel_codegen_split_count=4"}
+  assert "split_count=1" not in cli.configure_xla(mine, one_core=True)
   # The tests themselves run with the command line's options (tests/conftest.py).
   assert all(flag in os.environ.get("XLA_FLAGS", "") for flag in cli.XLA_DEFAULTS)
 

@@ -12,14 +12,16 @@ def init_worker(slot=None, cores=None):
   core, so each worker is pinned to a core of its own (``slot`` counts the workers
   started; XLA sizes its thread pool by the cores a process may use, so two workers do
   not fight over both cores), and JAX's compilation cache is on unless turned off."""
+  pinned = False
   if slot is not None and cores:
     with slot.get_lock():
       index = slot.value
       slot.value += 1
     if hasattr(os, "sched_setaffinity"):
       os.sched_setaffinity(0, {cores[index % len(cores)]})
+      pinned = True
   from experiments.runner import cli  # pylint: disable=import-outside-toplevel
-  cli.configure_xla()
+  cli.configure_xla(one_core=pinned)
   cli.enable_compilation_cache(os.environ.get(cli.CACHE_ENV, "1") != "0")
 
 
