@@ -126,6 +126,20 @@ def test_the_generated_data_rows_reproduce_the_course_in_worker_processes(tmp_pa
   assert "| C1W3 logistic baseline (sklearn), planar | 47 | 47.00 | yes |" in text
 
 
+def test_the_workers_use_the_compilation_cache_only_when_asked(tmp_path, monkeypatch):
+  """--nocompilation_cache (compilation_cache=False) reaches the worker processes: they
+  write no cache entry; with the cache on they do."""
+  for on in (False, True):
+    cache_home = tmp_path / f"cache_{on}"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    report.build_report(tmp_path / f"report_{on}", None, only=["c2w1_init_he"],
+                        gradcheck_on=False, workers=2, echo=lambda _: None,
+                        compilation_cache=on)
+    entries = list((cache_home / "dlcourse" / "jax").glob("*")) \
+        if (cache_home / "dlcourse" / "jax").exists() else []
+    assert bool(entries) == on, (on, entries)
+
+
 def test_a_record_that_classifies_nothing_shows_its_headline():
   from experiments.runner import session
   record = {"train_accuracy": None, "test_accuracy": None, "costs": [[0, 1.0]],

@@ -27,14 +27,13 @@ import sys
 import time
 from typing import Optional
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import flags
 
-from dlcourse import data, gradcheck, initializers, plots
+# JAX, the maths and matplotlib are imported where they are used: this process starts
+# the workers first (each imports JAX itself), and only then needs them.
+from dlcourse import data
 from dlcourse.errors import DLCourseError
-from dlcourse.models import dense
 from experiments.runner import cli, registry, report_worker, rundir, schema
 from experiments.runner.rows import Row
 
@@ -128,9 +127,16 @@ def replaced_figures(entry):
   return ("cost.png",) if len(entry.modes()) > 1 else ()
 
 
-def run_all(jobs, data_dir, workers, echo, gradcheck_on=False):
+def run_all(jobs, data_dir, workers, echo, gradcheck_on=False, entry_done=None,
+            compilation_cache=True):
   """({(id, mode): Outcome} of every (entry, mode), the gradient checks or []), over
-  ``workers`` processes, the longest rows first (``Row.expected_s``)."""
+  ``workers`` processes, the longest rows first (``Row.expected_s``).
+
+  ``entry_done(entry, outcomes)`` runs in this process as soon as all of an entry's
+  modes are done (the report draws its figures there, while the workers go on).
+  ``compilation_cache``: JAX's persistent compilation cache in whichever process
+  compiles (the workers, or this one with one worker).
+  """
   tasks = sorted(((entry, mode) for entry in jobs for mode in entry.modes()),
                  key=lambda task: -task[0].row.expected_s)
   outcomes = {}
@@ -140,27 +146,30 @@ def run_all(jobs, data_dir, workers, echo, gradcheck_on=False):
     outcome = Outcome(entry, mode, record, figures, error, wall_s)
     outcomes[(entry.id, mode)] = outcome
     echo(f"{entry.id} [{mode}]: {_ours_text(outcome)} ({wall_s:.1f} s)")
+    if entry_done is not None and all((entry.id, m) in outcomes for m in entry.modes()):
+      entry_done(entry, outcomes)
 
   if workers <= 1:
+    cli.enable_compilation_cache(compilation_cache)
     for entry, mode in tasks:
       done(entry, mode, report_worker.run_row(entry.experiment, entry.config(mode),
                                               data_dir, replaced_figures(entry)))
-    return outcomes, (gradient_checks() if gradcheck_on else [])
+    return outcomes, (report_worker.gradient_checks() if gradcheck_on else [])
   context = multiprocessing.get_context("spawn")
   cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
   pin = cores if cores and workers <= len(cores) else None  # more workers than cores: unpinned
   with concurrent.futures.ProcessPoolExecutor(
       max_workers=workers, mp_context=context, initializer=report_worker.init_worker,
-      initargs=(context.Value("i", 0), pin)) as pool:
+      initargs=(context.Value("i", 0), pin, compilation_cache)) as pool:
     futures, checks = {}, None
     for entry, mode in tasks:
       if gradcheck_on and checks is None and entry.row.expected_s < GRADCHECK_S:
         # Queued behind the rows longer than it, so the workers finish together.
-        checks = pool.submit(gradient_checks)
+        checks = pool.submit(report_worker.gradient_checks)
       futures[pool.submit(report_worker.run_row, entry.experiment, entry.config(mode),
                           data_dir, replaced_figures(entry))] = (entry, mode)
     if gradcheck_on and checks is None:
-      checks = pool.submit(gradient_checks)
+      checks = pool.submit(report_worker.gradient_checks)
     for future in concurrent.futures.as_completed(futures):
       done(*futures[future], future.result())
     return outcomes, (checks.result() if checks is not None else [])
@@ -168,37 +177,6 @@ def run_all(jobs, data_dir, workers, echo, gradcheck_on=False):
 
 # --------------------------------------------------------------------------------------
 # Gradient checks
-
-
-def gradient_checks():
-  """[(title, GradCheckReport, seconds)] on three small nets, in float64."""
-  cases = []
-  with jax.enable_x64(True):
-    X, Y = data.planar_flower()
-    cases.append(("tanh net [2, 4, 1] on the planar flower",
-                  dense.Architecture((2, 4, 1), ("tanh", "sigmoid")), X, Y, 0.0))
-    X, Y = data.moons()
-    cases.append(("ReLU net [2, 5, 3, 1] with L2 (lambda 0.7) on the moons",
-                  dense.Architecture.make((2, 5, 3, 1)), X, Y, 0.7))
-    X, labels = data.digits()
-    X, labels = X[:, :200], labels[:, :200]
-    cases.append(("softmax net [64, 8, 10] on 200 digits",
-                  dense.Architecture.make((64, 8, 10), output="softmax"), X,
-                  data.one_hot(labels, 10), 0.0))
-    results = []
-    for title, arch, X, Y, lambd in cases:
-      start = time.perf_counter()
-      report = _check(arch, jnp.asarray(X, jnp.float64), jnp.asarray(Y, jnp.float64), lambd)
-      results.append((title, report, time.perf_counter() - start))
-  return results
-
-
-def _check(arch, X, Y, lambd):
-  params = initializers.initialize(jax.random.key(0), arch.layer_dims, "he",
-                                   dtype=jnp.float64)
-  cost = lambda p: dense.cost(p, X, Y, arch, lambd)
-  manual = lambda p: dense.cost_and_grads(p, X, Y, arch, lambd)[1]
-  return gradcheck.check_gradients(cost, manual, params)
 
 
 # --------------------------------------------------------------------------------------
@@ -316,6 +294,7 @@ def entry_figures(entry, outcomes):
         caption = f"{entry.title}, {label}: {filename.rsplit('.', 1)[0].replace('_', ' ')}"
         figures[f"{entry.id}_{mode}_{filename}"] = (caption, png)
   if series and len(modes) > 1:
+    from dlcourse import plots  # pylint: disable=import-outside-toplevel
     config = entry.config("course")
     png = plots.cost_curve(None, series=series, title=f"{entry.title}\ncost J, both modes",
                            learning_rate=config.get("learning_rate"), xlabel=xlabel)
@@ -354,6 +333,7 @@ def custom_sections(entries, outcomes):
 
 
 def environment():
+  import jax  # pylint: disable=import-outside-toplevel
   devices = ", ".join(str(d) for d in jax.devices())
   return (f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
           f"- python {platform.python_version()}, jax {jax.__version__} "
@@ -396,6 +376,7 @@ def render(entries, outcomes, skipped, checks, figures, data_dir, sections):
     lines += ["## Skipped", ""] + [f"- {next(e.title for e in entries if e.id == i)}: {why}"
                                    for i, why in skipped.items()] + [""]
   if checks:
+    from dlcourse import gradcheck  # pylint: disable=import-outside-toplevel
     lines += ["## Gradient checks", "",
               "Relative differences ||g - g'|| / (||g|| + ||g'||) in float64, two-sided "
               f"finite differences with eps = {gradcheck.DEFAULT_EPSILON:g}; a parameter "
@@ -460,7 +441,7 @@ def select(entries, only):
 
 
 def build_report(workdir, data_dir=None, *, entries=None, only=None, gradcheck_on=True,
-                 workers=1, echo=print):
+                 workers=1, echo=print, compilation_cache=True):
   """Runs the entries, writes report.md and the PNGs into ``workdir``; returns the text."""
   start = time.perf_counter()
   workdir = pathlib.Path(workdir)
@@ -477,17 +458,26 @@ def build_report(workdir, data_dir=None, *, entries=None, only=None, gradcheck_o
       runnable.append(entry)
   with rundir.lock(workdir):
     begin = time.perf_counter()
-    outcomes, checks = run_all(runnable, data_dir, workers, echo, gradcheck_on)
-    sections[f"experiments and gradient checks ({len(outcomes)} runs, {workers} "
+    by_entry, drawing = {}, [0.0]
+
+    def draw(entry, outcomes):
+      # Each entry's figures as soon as its modes are done: drawn here while the
+      # workers train the other rows, rather than all of them after the last row.
+      began = time.perf_counter()
+      by_entry[entry.id] = entry_figures(entry, outcomes)
+      for name, (_, png) in by_entry[entry.id].items():
+        rundir.write_bytes(workdir / name, png)
+      drawing[0] += time.perf_counter() - began
+
+    outcomes, checks = run_all(runnable, data_dir, workers, echo, gradcheck_on,
+                               entry_done=draw, compilation_cache=compilation_cache)
+    sections[f"experiments, gradient checks and figures ({len(outcomes)} runs, {workers} "
              "worker(s))"] = time.perf_counter() - begin
     sections["gradient checks"] = sum(seconds for _, _, seconds in checks)
-    begin = time.perf_counter()
-    figures = {}
-    for entry in runnable:
-      figures.update(entry_figures(entry, outcomes))
-    for name, (_, png) in figures.items():
-      rundir.write_bytes(workdir / name, png)
-    sections["figures"] = time.perf_counter() - begin
+    sections["figures (while the rows ran)"] = drawing[0]
+    # In the entries' order, not the order in which they finished.
+    figures = {name: figure for entry in runnable
+               for name, figure in by_entry.get(entry.id, {}).items()}
     sections["whole report"] = time.perf_counter() - start
     text = render(entries, outcomes, skipped, checks, figures, data_dir, sections)
     rundir.write_text(workdir / "report.md", text)
@@ -515,9 +505,8 @@ def main(argv=None):
                            "has its own config); use --only to choose rows")
     data_dir = cli.resolve_data_dir(flags.FLAGS.data_dir)
     workdir = pathlib.Path(flags.FLAGS.workdir or "runs/report")
-    cli.enable_compilation_cache(flags.FLAGS.compilation_cache)
     build_report(workdir, data_dir, only=_ONLY.value, gradcheck_on=not _SKIP_GRADCHECK.value,
-                 workers=_JOBS.value)
+                 workers=_JOBS.value, compilation_cache=flags.FLAGS.compilation_cache)
   except (cli.UsageError, DLCourseError) as e:
     print(f"error: report: {e}", file=sys.stderr)
     return cli.EXIT_BAD_INPUT
