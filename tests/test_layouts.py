@@ -95,6 +95,19 @@ def test_vmap_over_models_equals_each_model(x64):
       np.testing.assert_allclose(batched[name][k], expected[name], rtol=0, atol=1e-12)
 
 
+def test_jax_grad_through_the_left_product_equals_the_course_formulas(x64):
+  """The product's own autodiff rule: cotangents of W and of a large A_prev (a hidden
+  layer's input would take this path) are dZ A_prev^T and W^T dZ."""
+  rng = np.random.RandomState(2)
+  A_prev, W, b = rng.rand(N_X, M), rng.randn(5, N_X), rng.randn(5, 1)
+  dZ = rng.randn(5, M)
+  _, vjp = jax.vjp(dense.linear_forward, A_prev, W, b)
+  dA_prev, dW, db = jax.jit(vjp)(dZ)
+  np.testing.assert_allclose(dW, dZ @ A_prev.T, rtol=0, atol=1e-10)
+  np.testing.assert_allclose(dA_prev, W.T @ dZ, rtol=0, atol=1e-10)
+  np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True), rtol=0, atol=1e-10)
+
+
 def test_vmap_over_models_and_inputs_equals_each_pair(x64):
   """vmap with an input of each model's own (the product's other vmap case)."""
   arch = dense.Architecture.make(LAYER_DIMS)

@@ -128,7 +128,7 @@ def replaced_figures(entry):
 
 
 def run_all(jobs, data_dir, workers, echo, gradcheck_on=False, entry_done=None,
-            compilation_cache=True):
+            compilation_cache=False):
   """({(id, mode): Outcome} of every (entry, mode), the gradient checks or []), over
   ``workers`` processes, the longest rows first (``Row.expected_s``).
 
@@ -173,10 +173,6 @@ def run_all(jobs, data_dir, workers, echo, gradcheck_on=False, entry_done=None,
     for future in concurrent.futures.as_completed(futures):
       done(*futures[future], future.result())
     return outcomes, (checks.result() if checks is not None else [])
-
-
-# --------------------------------------------------------------------------------------
-# Gradient checks
 
 
 # --------------------------------------------------------------------------------------
@@ -441,8 +437,13 @@ def select(entries, only):
 
 
 def build_report(workdir, data_dir=None, *, entries=None, only=None, gradcheck_on=True,
-                 workers=1, echo=print, compilation_cache=True):
-  """Runs the entries, writes report.md and the PNGs into ``workdir``; returns the text."""
+                 workers=1, echo=print, compilation_cache=False):
+  """Runs the entries, writes report.md and the PNGs into ``workdir``; returns the text.
+
+  ``compilation_cache``: JAX's persistent compilation cache on in the processes that
+  compile (the command line passes ``--[no]compilation_cache``; a library call that
+  says nothing leaves the cache as the process has it).
+  """
   start = time.perf_counter()
   workdir = pathlib.Path(workdir)
   rundir.check_writable(workdir)
