@@ -11,9 +11,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _png(fig):
+# Margins in inches (left, right, bottom, top) of the one-axes figures that a report draws
+# for every row (cost curves, decision boundaries): as wide as tight_layout makes them for
+# those figures, with room for longer tick labels. Fixed margins spare the extra draw that
+# tight_layout takes to measure the labels: a third of such a figure's ~0.1 s.
+AXES_MARGINS = (0.95, 0.25, 0.6, 0.4)
+
+
+def _fixed_margins(fig, margins):
+  left, right, bottom, top = margins
+  width, height = fig.get_size_inches()
+  fig.subplots_adjust(left=left / width, right=1 - right / width,
+                      bottom=bottom / height, top=1 - top / height)
+
+
+def _png(fig, margins=None):
+  """The figure as PNG bytes, laid out by tight_layout or, given ``margins``, fixed ones."""
   buffer = io.BytesIO()
-  fig.tight_layout()
+  if margins is None:
+    fig.tight_layout()
+  else:
+    _fixed_margins(fig, margins)
   fig.savefig(buffer, format="png", dpi=100)
   plt.close(fig)
   return buffer.getvalue()
@@ -53,7 +71,7 @@ def cost_curve(costs, *, title, learning_rate=None, series=None, xlabel="iterati
   ax.set_title(title + suffix)
   ax.grid(alpha=0.3)
   ax.legend()
-  return _png(fig)
+  return _png(fig, AXES_MARGINS)
 
 
 def decision_boundary(predict, X, Y, *, title, resolution=300):
@@ -73,7 +91,7 @@ def decision_boundary(predict, X, Y, *, title, resolution=300):
   ax.set_xlabel("$x_1$")
   ax.set_ylabel("$x_2$")
   ax.set_title(title)
-  return _png(fig)
+  return _png(fig, AXES_MARGINS)
 
 
 def gradient_check_bars(per_param_by_label, threshold, *, title):
