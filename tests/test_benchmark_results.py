@@ -54,3 +54,13 @@ def test_the_report_rows_work_sums_their_core_seconds_and_halves_them():
   row = course_runs._work_row("course rows", summary)
   assert row.value == "14.0 core-s: 8.0 training, 1.0 compiling"
   assert row.ratio == 7.0 and row.met is None
+
+
+def test_a_staged_rows_compile_target_is_its_longest_stage():
+  row = {"id": "intro_letters", "mode": "default", "error": None, "compile_s": 1.3,
+         "compile_parts_s": {"softmax": 0.8, "quadratic": 0.5}}
+  single = dict(row, id="c2w2_adam", compile_s=0.4, compile_parts_s={})
+  targets = course_runs.compile_targets({"generated": {"rows": [row, single]}})
+  staged, plain = targets
+  assert staged.ratio == 0.8 and staged.met and "(softmax)" in staged.name
+  assert plain.ratio == 0.4 and not plain.met  # a small net: under 0.3 s

@@ -174,3 +174,18 @@ def test_only_two_mode_entries_leave_their_cost_curves_undrawn():
   entries = {e.id: e for e in report.all_entries()}
   assert report.replaced_figures(entries["c1w2_logistic"]) == ("cost.png",)
   assert report.replaced_figures(entries["mnist1d_mlp"]) == ()
+
+
+def test_report_json_takes_a_rows_totals_once_and_keeps_its_stages():
+  """A record with totals and stages (intro_letters) is not counted twice; one with
+  stages only is summed; each stage's compile time stays for the per-program target."""
+  staged = {"compile_s": 0.9, "train_s": 3.0, "softmax_compile_s": 0.5,
+            "softmax_train_s": 1.5, "quadratic_compile_s": 0.4, "quadratic_train_s": 1.5,
+            "generate_s": 1.6}
+  assert report._total(staged, "compile_s") == 0.9
+  assert report._total(staged, "train_s") == 3.0
+  assert report._parts(staged, "compile_s") == {"softmax": 0.5, "quadratic": 0.4}
+  parts_only = {"search_compile_s": 1.5, "retrain_compile_s": 1.25}
+  assert report._total(parts_only, "compile_s") == 2.75
+  assert report._total({"generate_s": 1.0}, "compile_s") is None
+  assert report._total({"compile_s": float("nan"), "a_compile_s": 0.5}, "compile_s") == 0.5

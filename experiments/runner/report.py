@@ -399,11 +399,20 @@ def _finite_or_none(x):
   return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-def _summed(timings, suffix):
-  """The sum of the finite ``*<suffix>`` timings (None when there is none)."""
-  values = [v for k, v in timings.items() if k.endswith(suffix) and _finite_or_none(v)
-            is not None]
-  return float(sum(values)) if values else None
+def _total(timings, name):
+  """The row's ``name`` seconds (``compile_s``, ``train_s``): the record's total, else
+  the sum of its parts ``<part>_<name>`` (None when there is neither)."""
+  if _finite_or_none(timings.get(name)) is not None:
+    return float(timings[name])
+  parts = _parts(timings, name)
+  return float(sum(parts.values())) if parts else None
+
+
+def _parts(timings, name):
+  """{part: seconds} of the finite ``<part>_<name>`` timings (a row that fits in stages
+  times each: search_compile_s, softmax_compile_s, ...)."""
+  return {k[:-len(name) - 1]: float(v) for k, v in timings.items()
+          if k.endswith("_" + name) and _finite_or_none(v) is not None}
 
 
 def summary_json(outcomes, skipped, checks, sections, data_dir):
@@ -415,9 +424,10 @@ def summary_json(outcomes, skipped, checks, sections, data_dir):
     timings = record.get("timings") or {}
     rows.append({"id": row_id, "mode": mode, "experiment": o.entry.experiment.name,
                  "error": o.error, "wall_s": o.wall_s,
-                 # Apps that fit in stages time each (search_compile_s, search_train_s).
-                 "compile_s": _summed(timings, "compile_s"),
-                 "train_s": _summed(timings, "train_s"),
+                 "compile_s": _total(timings, "compile_s"),
+                 "train_s": _total(timings, "train_s"),
+                 # A row that compiles in stages (one program each) times each stage.
+                 "compile_parts_s": _parts(timings, "compile_s"),
                  "train_accuracy": _finite_or_none(record.get("train_accuracy")),
                  "test_accuracy": _finite_or_none(record.get("test_accuracy"))})
   return {"data_dir": None if data_dir is None else str(data_dir), "rows": rows,

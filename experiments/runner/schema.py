@@ -7,7 +7,8 @@
     train_accuracy   fraction in [0, 1], or None (no classifier / nothing trained)
     dev_accuracy     on a dev split carved from the training data, or None
     test_accuracy    on the held-out test set, or None
-    timings          {"compile_s", "train_s", ...} in seconds
+    timings          {"compile_s", "train_s", ...} in seconds: the run's totals; a run in
+                     stages adds each stage's "<stage>_compile_s" / "<stage>_train_s"
     metrics          the experiment's own figures (theta, gradient-check differences, ...)
     versions         {"jax", "backend"}
     run              added by the runner: workdir, resumed, resumed_from, params_files, ...
