@@ -13,9 +13,17 @@ import numpy as np  # noqa: E402
 
 # Margins in inches (left, right, bottom, top) of the one-axes figures that a report draws
 # for every row (cost curves, decision boundaries): as wide as tight_layout makes them for
-# those figures, with room for longer tick labels. Fixed margins spare the extra draw that
-# tight_layout takes to measure the labels: a third of such a figure's ~0.1 s.
+# those figures, with room for longer tick labels, and a top that grows by a line per
+# extra line of title. Fixed margins spare the extra draw that tight_layout takes to
+# measure the labels: a third of such a figure's ~0.1 s.
 AXES_MARGINS = (0.95, 0.25, 0.6, 0.4)
+TITLE_LINE_IN = 0.22
+
+
+def axes_margins(title):
+  """``AXES_MARGINS`` with the top widened for a title of several lines."""
+  left, right, bottom, top = AXES_MARGINS
+  return left, right, bottom, top + TITLE_LINE_IN * title.count("\n")
 
 
 def _fixed_margins(fig, margins):
@@ -71,7 +79,7 @@ def cost_curve(costs, *, title, learning_rate=None, series=None, xlabel="iterati
   ax.set_title(title + suffix)
   ax.grid(alpha=0.3)
   ax.legend()
-  return _png(fig, AXES_MARGINS)
+  return _png(fig, axes_margins(title))
 
 
 def decision_boundary(predict, X, Y, *, title, resolution=300):
@@ -91,7 +99,7 @@ def decision_boundary(predict, X, Y, *, title, resolution=300):
   ax.set_xlabel("$x_1$")
   ax.set_ylabel("$x_2$")
   ax.set_title(title)
-  return _png(fig, AXES_MARGINS)
+  return _png(fig, axes_margins(title))
 
 
 def gradient_check_bars(per_param_by_label, threshold, *, title):

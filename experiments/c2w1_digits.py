@@ -1,6 +1,7 @@
 """10-class softmax net on the 8x8 digits, with normalization, splits and early stopping."""
 import time
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -41,6 +42,7 @@ def run(config, env):
         params, X, Y, X_dev, Y_dev, config.learning_rate, arch=arch,
         max_iterations=config.max_iterations, eval_every=config.eval_every,
         patience=config.patience, lambd=config.lambd, method=config.method)
+    result = jax.block_until_ready(result)  # the call returns before the program has run
     train_s = time.perf_counter() - start
     evaluated = int(result.stopped_iteration) // config.eval_every
     its = config.eval_every * np.arange(1, evaluated + 1)

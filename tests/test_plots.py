@@ -17,3 +17,47 @@ def test_figures_are_png():
   png = plots.decision_boundary(lambda g: (g[0] > 0.5).astype(int), X, np.array([[0, 1, 1]]),
                                 title="t", resolution=20)
   assert png.startswith(b"\x89PNG")
+
+
+def _shown_tick_labels(axis, limits):
+  """The tick labels matplotlib draws: those of ticks within the axis limits."""
+  low, high = sorted(limits)
+  return [label for tick, label in zip(axis.get_ticklocs(), axis.get_ticklabels())
+          if low <= tick <= high]
+
+
+def _texts_inside_the_figure(fig):
+  """The title, axis labels and shown tick labels of every axes lie within the figure."""
+  renderer = fig.canvas.get_renderer()
+  box = fig.bbox
+  for ax in fig.axes:
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label,
+             *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
+             *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
+    for text in texts:
+      if not text.get_text():
+        continue
+      extent = text.get_window_extent(renderer)
+      assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+      assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()
+
+
+def test_fixed_margins_keep_titles_and_labels_inside_the_figure(monkeypatch):
+  """The report's figures skip tight_layout: a two-line title, a log axis and a wide
+  plane must still fit."""
+  figures = []
+  monkeypatch.setattr(plots.plt, "close", figures.append)
+  steps = np.arange(0, 10000, 100)
+  costs = np.c_[steps, 1e4 * np.exp(-steps / 300) + 0.01]
+  plots.cost_curve(None, series={"course-compatible (float64, NumPy init)": costs,
+                                 "JAX-keyed (float32)": 1.1 * costs},
+                   title="C2W2 Adam, lr 0.0007, moons\ncost J, both modes",
+                   learning_rate=0.0007, xlabel="epoch")
+  plots.cost_curve(np.c_[steps, 0.693147 - steps / 3e6], title="flat cost")
+  X = np.array([[-1000.0, 2500.0, 0.5], [-1.5, 1.0, 0.25]])
+  plots.decision_boundary(lambda grid: grid[:1] > 0, X, np.array([[0, 1, 1]]),
+                          title="a decision boundary", resolution=20)
+  assert len(figures) == 3
+  for fig in figures:
+    fig.canvas.draw()
+    _texts_inside_the_figure(fig)
