@@ -657,9 +657,11 @@ NOTES = """\
   rows in one worker, now 95), and the notebook's 10000 shuffles took 0.43 s per C2W2
   row (a RandomState built per epoch; one reseeded now: 13x faster). A C2W2 program (moons, Adam)
   spends ~80 % of its ~0.7 s compile in LLVM on ~100 fused kernels (one kernel per
-  fusion; compile profile, 2026-12-04). Its epoch holds two traced copies of the step
-  (the scan over full batches and the partial last batch, 211 = 3 x 64 + 19); without
-  the second copy it compiled in 0.46 s instead of 0.70 s. LLVM at -O2 instead of -O3
+  fusion; compile profile, 2026-12-04). Until 2026-12-06 its epoch held two traced
+  copies of the step (the scan over the full batches, and the partial last batch, 300 =
+  4 x 64 + 44); the partial batch is now padded to 64 columns and masked, one copy: on
+  one idle core the Adam program's trace, lowering and compile took 0.71 -> 0.47 s
+  JAX-keyed and 0.53-0.60 -> 0.34 s with the course's permutation table. LLVM at -O2 instead of -O3
   (the project's default now) took 0.80 to 0.73 s there and halved the MNIST-1D
   programs' compiles (the MLP's 1.61 to 0.66 s); their training ran within ~5 % (the
   search's step unchanged within noise, the all-tools row 3-5 % slower). A JAX-keyed C2W2 run

@@ -28,8 +28,14 @@ a run in chunks -- ``run(state, ..., num_iterations=chunk)`` again and again fro
 returned state -- gives bit for bit the states and costs of one uninterrupted run, and
 ``TrainState`` is all a checkpoint needs.
 
-Compilation: the iteration is traced once per batch shape (``Epochs`` with a partial
-last batch: twice), and the recording costs no second copy of it: a ``lax.scan`` over
+Compilation: the step is traced once. An epoch whose last batch is partial (m mod B
+columns) pads that batch with zero columns to B and walks all ceil(m / B) batches in one
+``lax.scan``, each with a column mask (``Batches.padded``): the step's cost and
+gradients are those of the kept columns alone (``dlcourse.losses``), so the iterates
+are the course's. A ``grad_fn`` takes the mask when it says so (``takes_column_mask``,
+as ``DenseGradFn`` does); any other (batch norm's, whose batch statistics would need
+masking too) keeps the partial batch at its own width, a second trace of the step. The
+recording costs no second copy of it: a ``lax.scan`` over
 the blocks of N iterations holds one loop over the block (dynamic trip count, so the
 last, shorter block is the same code) that keeps the first iteration's cost.
 Hyperparameters inside ``grad_fn`` and ``optimizer`` stay traced when they are built
@@ -138,6 +144,20 @@ class Batches(NamedTuple):
   rest_X: Optional[jax.Array]
   rest_Y: Optional[jax.Array]
 
+  def padded(self):
+    """(X, Y, masks): every batch at the full width, the partial one padded with zero
+    columns, stacked (ceil(m / B), n, B), and each batch's column mask (ceil(m / B), B):
+    True for the columns that are examples."""
+    num_full, _, width = self.X.shape
+    if self.rest_X is None:
+      return self.X, self.Y, jnp.ones((num_full, width), bool)
+    rest = self.rest_X.shape[1]
+    pad = lambda A: jnp.pad(A, ((0, 0), (0, width - rest)))[None]
+    X = jnp.concatenate([self.X, pad(self.rest_X)])
+    Y = jnp.concatenate([self.Y, pad(self.rest_Y)])
+    sizes = jnp.asarray([width] * num_full + [rest])
+    return X, Y, jnp.arange(width)[None, :] < sizes[:, None]
+
 
 def num_batches(m: int, batch_size: int) -> int:
   """Mini-batches per epoch, ceil(m / batch_size): the schedules' steps_per_epoch."""
@@ -206,7 +226,9 @@ class DenseGradFn:
   when given (course-compatible mode) and otherwise masks drawn from the step's key.
   A pytree: lambda, keep_prob and the fixed masks are its leaves (traced under jit,
   batched under vmap); arch, method and dropout_layers its static part. A Python 0 for
-  lambda stays static (no L2 terms in the program).
+  lambda stays static (no L2 terms in the program). It takes a column ``mask`` (a
+  padded batch; see the module docstring), except with fixed dropout masks, which are
+  as wide as the data's batch.
   """
 
   def __init__(self, arch, method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0,
@@ -239,9 +261,13 @@ class DenseGradFn:
                               self.keep_prob, m)
     return reg.Dropout(masks, self.keep_prob)
 
-  def __call__(self, params, model_state, X, Y, key):
+  @property
+  def takes_column_mask(self):
+    return self.fixed_masks is None
+
+  def __call__(self, params, model_state, X, Y, key, mask=None):
     J, grads = dense.cost_and_grads(params, X, Y, self.arch, self.lambd,
-                                    self.dropout(key, X.shape[1]), self.method)
+                                    self.dropout(key, X.shape[1]), self.method, mask)
     return J, grads, model_state
 
 
@@ -308,11 +334,13 @@ def _cast_cost(carry_and_cost, dtype):
 
 
 def _step_fn(grad_fn, optimizer, key):
-  """One optimizer step on one batch: (params, opt_state, model_state), t -> (.., J)."""
-  def step(carry, X, Y, t):
+  """One optimizer step on one batch: (params, opt_state, model_state), t -> (.., J);
+  ``mask``: the batch's column mask, for a grad_fn that takes one."""
+  def step(carry, X, Y, t, mask=None):
     params, opt_state, model_state = carry
     step_key = None if key is None else jax.random.fold_in(key, t)
-    J, grads, model_state = grad_fn(params, model_state, X, Y, step_key)
+    masked = {} if mask is None else {"mask": mask}
+    J, grads, model_state = grad_fn(params, model_state, X, Y, step_key, **masked)
     params, opt_state = optimizer_step(params, opt_state, grads, optimizer)
     return (params, opt_state, model_state), J
   return step
@@ -328,15 +356,25 @@ def _epoch_permutation(batching, epoch, m):
   return epoch_permutation(batching.key, epoch, m)
 
 
-def _epoch_iteration(step, X, Y, batching):
+def _epoch_iteration(step, X, Y, batching, masks_columns):
   """iterate(carry, e): epoch e's steps, its cost (1/m) sum_t m_t J^{t}.
 
-  The full batches run in a ``lax.scan``; the partial last batch has its own shapes,
-  so its own (single) trace of ``step``: no padding or masking, the course's arithmetic.
+  One ``lax.scan`` over the batches. A partial last batch is padded and masked
+  (``Batches.padded``) when ``masks_columns`` (the grad_fn takes a mask); otherwise it
+  takes a step of its own after the scan, at its own width (a second trace of ``step``).
   """
   m, batch_size = X.shape[1], batching.batch_size
   per_epoch = num_batches(m, batch_size)
+  padded = masks_columns and m % batch_size != 0
   in_order = partition(X, Y, None, batch_size) if isinstance(batching, InOrder) else None
+
+  def body(state, batch):
+    carry, total, first_step = state
+    t, X_t, Y_t, mask = batch
+    carry, J = step(carry, X_t, Y_t, first_step + t, mask)
+    # The notebook's cost_total += compute_cost(...): the batch's summed loss m_t J^{t}.
+    m_t = X_t.shape[1] if mask is None else jnp.sum(mask).astype(J.dtype)
+    return (carry, total + J * m_t, first_step), None
 
   def iterate(carry, epoch):
     if in_order is not None:
@@ -344,20 +382,16 @@ def _epoch_iteration(step, X, Y, batching):
     else:
       batches = partition(X, Y, _epoch_permutation(batching, epoch, m), batch_size)
     first_step = epoch * per_epoch
-    num_full = batches.X.shape[0]
-
-    def body(state, batch):
-      carry, total = state
-      t, X_t, Y_t = batch
-      carry, J = step(carry, X_t, Y_t, first_step + t)
-      # The notebook's cost_total += compute_cost(...): the batch's summed loss m_t J^{t}.
-      return (carry, total + J * X_t.shape[1]), None
-
     total = jnp.zeros((), X.dtype)
-    ts = jnp.arange(num_full, dtype=jnp.result_type(first_step))
-    (carry, total), _ = jax.lax.scan(body, (carry, total), (ts, batches.X, batches.Y))
-    if batches.rest_X is not None:
-      carry, J = step(carry, batches.rest_X, batches.rest_Y, first_step + num_full)
+    if padded:
+      X_b, Y_b, masks = batches.padded()
+    else:
+      X_b, Y_b, masks = batches.X, batches.Y, None
+    ts = jnp.arange(X_b.shape[0], dtype=jnp.result_type(first_step))
+    (carry, total, _), _ = jax.lax.scan(body, (carry, total, first_step),
+                                        (ts, X_b, Y_b, masks))
+    if batches.rest_X is not None and not padded:
+      carry, J = step(carry, batches.rest_X, batches.rest_Y, first_step + per_epoch - 1)
       total = total + J * batches.rest_X.shape[1]
     return carry, total / m
 
@@ -388,7 +422,8 @@ def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
   if isinstance(batching, FullBatch):
     iterate = lambda carry, i: step(carry, X, Y, i)
   else:
-    iterate = _epoch_iteration(step, X, Y, batching)
+    iterate = _epoch_iteration(step, X, Y, batching,
+                               getattr(grad_fn, "takes_column_mask", False))
   carry = (state.params, state.opt_state, state.model_state)
   first = state.step // per_iteration if per_iteration > 1 else state.step
   (params, opt_state, model_state), costs = run_blocks(

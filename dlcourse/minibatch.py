@@ -27,10 +27,10 @@ Shuffling:
   are fed in as a (num_epochs, m) array.
 
 Compilation: ``train_epochs`` is ``dlcourse.loop.run`` with ``loop.Epochs``: a
-``lax.scan`` over epochs whose body is an inner ``lax.scan`` over the full mini-batches
-plus one step on the partial batch, so the partial batch costs exactly one extra trace
-of the step and nothing is recompiled per epoch. It runs epochs [first_epoch, first_epoch + num_epochs) from a
-``TrainState``, with ``first_epoch = state.step // steps_per_epoch``; running the
+``lax.scan`` over epochs whose body is an inner ``lax.scan`` over the mini-batches, the
+partial one padded with zero columns and masked out of the cost and gradients (see
+``dlcourse.loop``), so the step is traced once and nothing is recompiled per epoch. It
+runs epochs [first_epoch, first_epoch + num_epochs) from a ``TrainState``, with ``first_epoch = state.step // steps_per_epoch``; running the
 epochs in chunks gives bit-for-bit the same result as one uninterrupted run, which is
 what a checkpointing loop needs.
 

@@ -168,3 +168,38 @@ def test_compiled_output_is_the_forward_passs_last_activation(x64):
   X = rng.randn(3, 7)
   np.testing.assert_allclose(dense.output(params, X, arch), dense.forward(params, X, arch)[0],
                              rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("output,lambd", [("sigmoid", 0.0), ("sigmoid", 0.7),
+                                          ("softmax", 0.0), ("linear", 0.3)])
+@pytest.mark.parametrize("method", ["manual", "autodiff"])
+def test_a_masked_padded_batch_has_the_cost_and_gradients_of_its_kept_columns(
+    output, lambd, method):
+  """A batch of 5 examples padded with 3 zero columns and masked (the loop's partial
+  mini-batch) gives the 5 examples' J and gradients: m = 5, and the padding adds 0."""
+  n_y = 3 if output == "softmax" else 1
+  arch = dense.Architecture.make((4, 6, n_y), hidden="tanh", output=output)
+  params = initializers.initialize(jax.random.key(3), arch.layer_dims, "he",
+                                   dtype=jnp.float64)
+  rng = np.random.RandomState(1)
+  X = jnp.asarray(rng.randn(4, 5))
+  Y = jnp.asarray(np.eye(3)[:, rng.randint(3, size=5)] if output == "softmax"
+                  else (rng.rand(n_y, 5) > 0.5).astype(float))
+  pad = lambda A: jnp.pad(A, ((0, 0), (0, 3)))
+  mask = jnp.arange(8) < 5
+  J, grads = dense.cost_and_grads(params, X, Y, arch, lambd, method=method)
+  J_masked, grads_masked = dense.cost_and_grads(params, pad(X), pad(Y), arch, lambd,
+                                                method=method, mask=mask)
+  np.testing.assert_allclose(J_masked, J, rtol=1e-14)
+  for name in params:
+    np.testing.assert_allclose(grads_masked[name], grads[name], rtol=1e-12, atol=1e-15)
+  # Unmasked, the padding counts as 3 more examples: a different cost.
+  assert not np.isclose(dense.cost_and_grads(params, pad(X), pad(Y), arch, lambd)[0], J)
+
+
+def test_a_mask_must_have_one_entry_per_column():
+  arch = dense.Architecture.make((4, 1))
+  params = initializers.initialize(jax.random.key(0), arch.layer_dims, "he")
+  with pytest.raises(ShapeError, match="mask must have shape"):
+    dense.cost_and_grads(params, jnp.ones((4, 8)), jnp.ones((1, 8)), arch,
+                         mask=jnp.ones((1, 8), bool))

@@ -244,27 +244,55 @@ def test_every_example_is_used_once_per_epoch():
 # ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("batch_size,traces", [(64, 2), (50, 1)])
-def test_partial_batch_costs_exactly_one_extra_trace(monkeypatch, batch_size, traces):
-  # The loop's one step (grad_fn, then the optimizer) is traced once per batch shape.
+@pytest.mark.parametrize("batch_size", [64, 50])
+def test_the_step_is_traced_once_with_or_without_a_partial_batch(monkeypatch, batch_size):
+  # The loop's one step (grad_fn, then the optimizer) is traced once: a partial last
+  # batch (300 = 4 x 64 + 44) is padded to 64 columns and masked.
   chex.clear_trace_counter()
   calls = []
 
-  def counting_grad_fn(self, params, model_state, X_batch, Y_batch, key):
-    calls.append(X_batch.shape)
-    return grad_fn(self, params, model_state, X_batch, Y_batch, key)
+  def counting_grad_fn(self, params, model_state, X_batch, Y_batch, key, mask=None):
+    calls.append((X_batch.shape, None if mask is None else mask.shape))
+    return grad_fn(self, params, model_state, X_batch, Y_batch, key, mask)
 
   grad_fn = loop.DenseGradFn.__call__
   monkeypatch.setattr(loop.DenseGradFn, "__call__",
-                      chex.assert_max_traces(counting_grad_fn, n=traces))
+                      chex.assert_max_traces(counting_grad_fn, n=1))
   X, Y = moons_jnp()
   optimizer = optim.gd(0.01)  # a fresh transformation: jit must trace anew
   params = initializers.initialize(jax.random.key(0), DIMS, "he")
   state, costs = minibatch.train(params, X, Y, arch=ARCH, optimizer=optimizer,
                                  batch_size=batch_size, num_epochs=4, key=jax.random.key(1))
-  expected = [(2, batch_size)] + ([(2, M % batch_size)] if M % batch_size else [])
-  assert calls == expected  # one trace per batch shape, whatever the number of epochs
+  mask = (batch_size,) if M % batch_size else None
+  assert calls == [((2, batch_size), mask)]  # whatever the number of epochs
   assert costs.shape == (4,) and int(state.step) == 4 * minibatch.num_batches(M, batch_size)
+
+
+@pytest.mark.usefixtures("x64")
+def test_a_grad_fn_without_a_mask_takes_the_partial_batch_at_its_width():
+  """A grad_fn that takes no column mask (batch norm's) gets the partial batch as it is,
+  a second trace of the step, and the same iterates as the masked one."""
+  X, Y = moons_jnp()
+  shapes = []
+  dense_fn = loop.dense_grad_fn(ARCH)
+
+  def unmasked(params, model_state, X_batch, Y_batch, key):
+    shapes.append(X_batch.shape)
+    return dense_fn(params, model_state, X_batch, Y_batch, key)
+
+  optimizer = optim.adam(0.01)
+  params = initializers.initialize(jax.random.key(0), DIMS, "he", dtype=jnp.float64)
+  X, Y = X.astype(jnp.float64), Y.astype(jnp.float64)
+  start = loop.init_state(params, optimizer)
+  batching = loop.Epochs(64, key=jax.random.key(2))
+  runs = [jax.jit(functools.partial(loop.run, grad_fn=fn, optimizer=optimizer,
+                                    num_iterations=3, batching=batching))(start, X, Y)
+          for fn in (jax.tree_util.Partial(unmasked), dense_fn)]
+  assert shapes == [(2, 64), (2, M % 64)]
+  (state_a, costs_a), (state_b, costs_b) = runs
+  assert state_a.params["W1"].dtype == jnp.float64
+  chex.assert_trees_all_close(state_a.params, state_b.params, rtol=1e-12, atol=1e-14)
+  np.testing.assert_allclose(costs_a, costs_b, rtol=1e-13)
 
 
 def test_the_whole_run_is_traced_once_across_chunks():

@@ -24,7 +24,7 @@ from dlcourse import regularization as reg
 from dlcourse import validation
 from dlcourse.activations import ACTIVATIONS
 from dlcourse.errors import ConfigError, ShapeError
-from dlcourse.losses import LOSS_FOR_OUTPUT, LOSSES, output_dZ
+from dlcourse.losses import LOSS_FOR_OUTPUT, LOSSES, kept_count, output_dZ
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,14 +219,16 @@ def linear_forward(A_prev, W, b, A_prev_T=None):
   return _input_product(W, A_prev_T) + b
 
 
-def linear_backward(dZ, A_prev, W, A_prev_T=None):
+def linear_backward(dZ, A_prev, W, A_prev_T=None, m=None):
   """Given m * dJ/dZ (the course's dZ), returns (dA_prev, dW, db).
 
   dW = (1/m) dZ A_prev^T, db = (1/m) sum_columns dZ, dA_prev = W^T dZ. The 1/m of the
   averaged cost is applied here, once, as in the course. ``A_prev_T``: as in
-  ``linear_forward`` (the forward's cache holds it).
+  ``linear_forward`` (the forward's cache holds it). ``m``: the number of examples
+  when it is not A_prev's width (a padded batch: its padding's dZ is 0).
   """
-  m = A_prev.shape[1]
+  if m is None:
+    m = A_prev.shape[1]
   if A_prev_T is None:
     A_prev_T = examples_major(A_prev)
   dW = (dZ @ (A_prev.T if A_prev_T is None else A_prev_T)) / m
@@ -378,15 +380,20 @@ def _uses_l2(lambd):
   return not (isinstance(lambd, (int, float)) and lambd == 0)
 
 
-def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None):
-  """Hand-derived gradients of the (regularized) cost; same keys as params."""
-  m = Y.shape[1]
+def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None, mask=None):
+  """Hand-derived gradients of the (regularized) cost; same keys as params.
+
+  ``mask`` ((m,) bool): the columns that are examples (``dlcourse.losses``); the
+  output's dZ is 0 in the others, so every layer's is, and m counts the kept ones.
+  """
+  m = Y.shape[1] if mask is None else kept_count(mask, AL.dtype)
   grads = {}
-  dZ = output_dZ(AL, Y)
+  dZ = output_dZ(AL, Y, mask)
   for l in range(arch.num_layers, 0, -1):
     cache = caches[l - 1]
     W = params[f"W{l}"]
-    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, cache.A_prev_T)
+    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, cache.A_prev_T,
+                                      None if mask is None else m)
     if _uses_l2(lambd):
       dW = dW + reg.l2_backward(W, lambd, m)
     grads[f"W{l}"], grads[f"b{l}"] = dW, db
@@ -398,30 +405,40 @@ def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None):
   return grads
 
 
-def cost_from_caches(params, Y, caches, arch, lambd=0.0):
-  """J = loss(Z^[L], Y) (+ the L2 term), reusing the forward pass's Z^[L]."""
-  J = LOSSES[arch.loss_name].cost(caches[-1].Z, Y)
+def cost_from_caches(params, Y, caches, arch, lambd=0.0, mask=None):
+  """J = loss(Z^[L], Y) (+ the L2 term), reusing the forward pass's Z^[L]; ``mask`` as
+  in ``backward``."""
+  ZL = caches[-1].Z
+  J = LOSSES[arch.loss_name].cost(ZL, Y, mask)
   if _uses_l2(lambd):
-    J = J + reg.l2_cost(params, lambd, Y.shape[1])
+    m = Y.shape[1] if mask is None else kept_count(mask, ZL.dtype)
+    J = J + reg.l2_cost(params, lambd, m)
   return J
 
 
-def cost(params, X, Y, arch, lambd=0.0, dropout=None):
+def cost(params, X, Y, arch, lambd=0.0, dropout=None, mask=None):
   """The (regularized) cost as a function of params: what ``jax.grad`` differentiates."""
   _, caches = forward(params, X, arch, dropout)
-  return cost_from_caches(params, Y, caches, arch, lambd)
+  return cost_from_caches(params, Y, caches, arch, lambd, mask)
 
 
-def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual"):
-  """(J, dJ/dparams) by the hand-derived backward (``manual``) or ``jax.grad`` (``autodiff``)."""
+def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual", mask=None):
+  """(J, dJ/dparams) by the hand-derived backward (``manual``) or ``jax.grad`` (``autodiff``).
+
+  ``mask`` ((m,) bool, optional): the columns of X that are examples; J and the
+  gradients are those of the kept columns alone (a padded mini-batch, ``dlcourse.loop``).
+  """
   check_inputs(params, X, arch, Y)
+  if mask is not None and jnp.shape(mask) != (jnp.shape(X)[1],):
+    raise ShapeError(f"mask must have shape (m,) = ({jnp.shape(X)[1]},), "
+                     f"got {jnp.shape(mask)}")
   if method == "autodiff":
-    return jax.value_and_grad(cost)(params, X, Y, arch, lambd, dropout)
+    return jax.value_and_grad(cost)(params, X, Y, arch, lambd, dropout, mask)
   if method != "manual":
     raise ConfigError(f"gradient method must be 'manual' or 'autodiff', got {method!r}")
   AL, caches = forward(params, X, arch, dropout)
-  J = cost_from_caches(params, Y, caches, arch, lambd)
-  return J, backward(params, Y, AL, caches, arch, lambd, dropout)
+  J = cost_from_caches(params, Y, caches, arch, lambd, mask)
+  return J, backward(params, Y, AL, caches, arch, lambd, dropout, mask)
 
 
 @functools.partial(jax.jit, static_argnames="arch")
