@@ -352,7 +352,9 @@ def run_models(spec, hypers, X, Y, eval_sets, dtype):
                   jnp.asarray(hypers.lambd, dtype), jnp.asarray(hypers.keep_prob, dtype),
                   jnp.asarray(hypers.width, jnp.int32))
   start = time.perf_counter()
-  compiled = train_models.lower(hypers, X, Y, eval_sets, spec=spec).compile()
+  # These programs train for seconds to minutes: compiled for speed (runner.cli).
+  options = runner.long_run_compiler_options(jax.default_backend())
+  compiled = train_models.lower(hypers, X, Y, eval_sets, spec=spec).compile(options)
   compile_s = time.perf_counter() - start
   start = time.perf_counter()
   trained = jax.block_until_ready(compiled(hypers, X, Y, eval_sets))

@@ -11,7 +11,10 @@ import signal
 import subprocess
 import sys
 
+import jax
+import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import pytest
 
 from dlcourse import data, plots, train
@@ -411,6 +414,20 @@ def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off():
   assert "split_count=1" not in cli.configure_xla(mine, one_core=True)
   # The tests themselves run with the command line's options (tests/conftest.py).
   assert all(flag in os.environ.get("XLA_FLAGS", "") for flag in cli.XLA_DEFAULTS)
+
+
+def test_long_runs_compile_with_xlas_fusion_emitters_unless_the_user_chose():
+  ours = {"XLA_FLAGS": cli.configure_xla({})}
+  assert cli.long_run_compiler_options("cpu", ours) == {"xla_cpu_use_fusion_emitters": True}
+  assert cli.long_run_compiler_options("gpu", ours) == {}
+  assert cli.long_run_compiler_options("cpu", {cli.XLA_DEFAULTS_ENV: "0"}) == {}
+  mine = {"XLA_FLAGS": cli.configure_xla(
+      {"XLA_FLAGS": "--xla_cpu_use_fusion_emitters=true"})}
+  assert cli.long_run_compiler_options("cpu", mine) == {}
+  # The options reach XLA: the program compiles (an unknown option name would fail).
+  compiled = jax.jit(lambda x: jnp.exp(x) + 1).lower(jnp.ones(3)).compile(
+      cli.long_run_compiler_options("cpu", ours))
+  np.testing.assert_allclose(compiled(jnp.zeros(3)), 2.0)
 
 
 def test_a_variant_of_an_experiment_without_variants_is_refused(tmp_path, capsys):

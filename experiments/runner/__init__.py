@@ -13,7 +13,7 @@ Submodules are loaded on first use (PEP 562), so that a config file importing
 import importlib
 
 _EXPORTS = {
-    "launch": "cli", "main": "cli",
+    "launch": "cli", "main": "cli", "long_run_compiler_options": "cli",
     "Env": "env", "FitResult": "env", "TrainingDiverged": "env",
     "precision": "models", "float_dtype": "models", "uses_float64": "models",
     "init_params": "models", "accuracy": "models", "train_test_accuracies": "models",
