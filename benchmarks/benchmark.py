@@ -687,12 +687,33 @@ NOTES = """\
   trains the first layer in its Gram form (``sweep.train_gram``: W1 = s W1_0 + C X^T,
   Z1 = s Z0 + C X^T X, the same iterates; m^2 instead of n_x m work per unit), which is
   what the target is measured on.
-* Moons sweep: a single run of the [2,5,2,1] net costs a few microseconds per iteration,
-  almost all of it per-operation overhead on one core; vmap shares that overhead among the
-  models, but 64 models' activations no longer fit in the core's L2 cache. Split over the
-  cores (``parallel.sweep_mesh(models=cores)`` in a process started with
+* Moons sweep: a single run of the [2,5,2,1] net costs ~5 us per iteration, almost all of
+  it per-operation overhead on one core; vmap shares that overhead among the models. On
+  one pinned core (2026-12-06) the vmapped trainer reached ~300 k model-it/s from 16
+  models up (1.5x the sequential runs' ~200 k: 3.3 us per model-iteration, flat in the
+  number of models); the one-device row above runs in an unpinned two-core process,
+  where XLA's thread pool splits these small kernels and loses. Per iteration of 64
+  models (profile, one core, ~250 us): the first layer's batched product ~46 us, the
+  cost's log(1 + e^Z) ~44 us (computed every iteration: the loop keeps the first
+  iteration's cost of each block), ReLU's backward ~32 us. XLA's own fusion emitters
+  (not the project's legacy default) made the sweep 1.21x faster (302 k -> 366 k
+  model-it/s) and the split over two cores 2.78x -> 3.26x the sequential runs (both
+  compiled with them); not adopted for these programs, which compile 2-3x slower with
+  them and train for under a second. Split over the cores
+  (``parallel.sweep_mesh(models=cores)`` in a process started with
   ``JAX_NUM_CPU_DEVICES=<cores>``) the halves run side by side; the sequential runs
   cannot use the second core.
+* Report figures (2026-12-06): the per-row cost curves and decision boundaries skip
+  tight_layout (fixed margins; it drew each figure once more to measure it: 99 -> 68 ms
+  per decision boundary, 66 -> 41 ms per cost curve), and the decision boundaries skip
+  mathtext labels and the title's automatic placement (66 -> 53-58 ms CPU). The report's
+  timings take a row's totals once:
+  intro_letters' totals and its two losses' stages were summed together before, twice
+  its real compile and training time (its "wall - training" row read 1.4 s then).
+* MNIST-1D's trainers (minutes of training) compile with XLA's own fusion emitters
+  (``runner.long_run_compiler_options``): 10 epochs on one core trained 10-17 % faster
+  and compiled ~1 s slower (1.2-1.5 -> 2.1-2.5 s); every other program keeps the legacy
+  emitters.
 """
 
 
