@@ -20,7 +20,9 @@ accumulated and divided by m once the epoch ends, ``cost = (1/m) sum_t m_t J^{t}
 Shuffling:
 
 * JAX keys: epoch e uses ``jax.random.permutation(fold_in(key, e), m)``, so any epoch's
-  permutation is known from the key and e alone (no state to replay).
+  permutation is known from the key and e alone (no state to replay). The loop draws
+  them epoch by epoch; ``keyed_permutations`` draws the same ones as a table up front
+  (the runner does, for tables up to ``KEYED_TABLE_MAX_ENTRIES``).
 * Course-compatible: the notebook sets ``seed = 10`` and at each epoch
   ``seed = seed + 1; np.random.seed(seed); permutation(m)`` (seeds 11, 12, ...).
   ``course_permutations`` precomputes those rows with private ``RandomState``s and they
@@ -38,6 +40,7 @@ The optimizer is any ``optax.GradientTransformation`` (``dlcourse.optim`` or opt
 learning-rate schedules count optimizer steps, i.e. mini-batches, so build them with
 ``steps_per_epoch = num_batches(m, batch_size)`` (see ``dlcourse.schedules``).
 """
+import functools
 from typing import Any, Optional
 
 import jax
@@ -56,6 +59,9 @@ __all__ = [
     "num_batches",
     "batch_sizes",
     "course_permutations",
+    "keyed_permutations",
+    "keyed_permutations_jit",
+    "KEYED_TABLE_MAX_ENTRIES",
     "epoch_permutation",
     "partition",
     "batch_list",
@@ -105,6 +111,30 @@ def course_permutations(m: int, num_epochs: int, first_epoch: int = 0,
 
   rows = [permutation(seed + 1 + e) for e in epochs]
   return np.asarray(rows, dtype=np.int32).reshape(len(rows), int(m))
+
+
+def keyed_permutations(key: jax.Array, num_epochs: int, m: int) -> jax.Array:
+  """The JAX-keyed shuffles of epochs [0, num_epochs) as a table (num_epochs, m): row e is
+  ``epoch_permutation(key, e, m)``, bit for bit what ``Epochs(key=key)`` draws inside
+  the loop, drawn here in one batched program.
+
+  A training program fed this table holds no shuffling of its own: its compile is that
+  of the course-compatible one, and the table's program is shared by every run of the
+  same (num_epochs, m). The table takes 4 num_epochs m bytes (see
+  ``KEYED_TABLE_MAX_ENTRIES``).
+  """
+  return keyed_permutations_jit(key, num_epochs=int(num_epochs), m=int(m))
+
+
+@functools.partial(jax.jit, static_argnames=("num_epochs", "m"))
+def keyed_permutations_jit(key, *, num_epochs, m):
+  """``keyed_permutations`` compiled (static num_epochs and m)."""
+  epochs = jnp.arange(num_epochs, dtype=jnp.int32)
+  return jax.vmap(lambda e: epoch_permutation(key, e, m))(epochs).astype(jnp.int32)
+
+
+# Above this many entries (64 MB of int32) a run draws its keyed shuffles in the loop.
+KEYED_TABLE_MAX_ENTRIES = 1 << 24
 
 
 def batch_list(batches: Batches) -> list:

@@ -463,3 +463,12 @@ def test_a_state_between_epochs_is_refused(no_compile):
   with pytest.raises(ConfigError, match="epoch boundary"):
     minibatch.run_epochs(state, X, Y, arch=ARCH, optimizer=optimizer, batch_size=64,
                          num_epochs=1)
+
+
+def test_keyed_permutations_are_the_loops_keyed_shuffles():
+  key = jax.random.key(11)
+  table = minibatch.keyed_permutations(key, 4, M)
+  assert table.shape == (4, M) and table.dtype == jnp.int32
+  for e in range(4):
+    np.testing.assert_array_equal(table[e], loop.epoch_permutation(key, e, M))
+  assert not np.array_equal(table[0], table[1])

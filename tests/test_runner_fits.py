@@ -230,6 +230,25 @@ def minibatch_config():
   return tiny_config(dtype="float64", course_compat=False, num_epochs=40, batch_size=16)
 
 
+def test_a_keyed_minibatch_fit_draws_its_shuffles_up_front_to_the_same_bits(monkeypatch):
+  """The runner draws a JAX-keyed run's shuffles as one table before training
+  (``minibatch.keyed_permutations``): the params and costs of the shuffles drawn in the
+  loop, bit for bit, and the table's seconds are counted in the fit's."""
+  config = minibatch_config()
+  key = jax.random.key(7)
+  drawn, real = [], env_lib._keyed_table
+  monkeypatch.setattr(env_lib, "_keyed_table",
+                      lambda key, num_epochs, m: drawn.append((num_epochs, m))
+                      or real(key, num_epochs, m))
+  up_front = minibatch_fit(config, key=key)
+  assert drawn == [(40, 40)]
+  monkeypatch.setattr(minibatch, "KEYED_TABLE_MAX_ENTRIES", 40 * 40 - 1)  # too large now
+  in_loop = minibatch_fit(config, key=key)
+  assert drawn == [(40, 40)]
+  assert_same_bits(up_front[0], in_loop[0])
+  assert up_front[1] == in_loop[1]
+
+
 class Crash(Exception):
   pass
 
