@@ -668,7 +668,11 @@ NOTES = """\
   spends two thirds of its training in the epochs' shuffles (67 against 23 us per epoch
   with a permutation table): jax.random.permutation sorts, and XLA:CPU's sort of 211
   keys takes ~34 us; drawing all 5000 epochs' permutations in one batched sort is no
-  faster (171 ms for the 1.05 M keys).
+  faster (171 ms for the 1.05 M keys). Since 2026-12-06 the runner draws them up front
+  all the same (``minibatch.keyed_permutations``, the same bits; 0.16 s for 5000 x 300,
+  its program compiled once per process in ~0.2 s): the sort leaves the training
+  program, whose trace, lowering and compile took 0.37-0.45 -> 0.23-0.29 s (one idle
+  core, JAX-keyed C2W2 rows).
 * MNIST-1D's random search (24 masked [40, 256, 256, 10] nets, batches of 100), one core,
   per step (profile, 2026-12-04): ~45 % matrix products, ~20 % the dropout masks'
   random bits (JAX lowers threefry on the CPU as a rolled loop, 5 passes over the
