@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 # measure the labels: a third of such a figure's ~0.1 s.
 AXES_MARGINS = (0.95, 0.25, 0.6, 0.4)
 TITLE_LINE_IN = 0.22
+TITLE_LINE_CHARS = 55  # about what a 6-inch figure's 12-point title line holds
 
 
 def axes_margins(title):
@@ -33,13 +34,45 @@ def _fixed_margins(fig, margins):
                       bottom=bottom / height, top=1 - top / height)
 
 
+def _shown_tick_labels(axis, limits):
+  low, high = sorted(limits)
+  return [label for tick, label in zip(axis.get_ticklocs(), axis.get_ticklabels())
+          if low <= tick <= high]
+
+
+def _labels_inside(fig):
+  """Whether every axes' title, axis labels, offset texts and shown tick labels lie
+  within the figure as last drawn (a title may be wider than the figure: no layout
+  could help that, so only its height counts)."""
+  renderer, box = fig.canvas.get_renderer(), fig.bbox
+  for ax in fig.axes:
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
+             ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
+             *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
+    for text in texts:
+      if not text.get_visible() or not text.get_text():
+        continue
+      extent = text.get_window_extent(renderer)
+      if extent.y0 < box.y0 or extent.y1 > box.y1:
+        return False
+      if text is not ax.title and (extent.x0 < box.x0 or extent.x1 > box.x1):
+        return False
+  return True
+
+
 def _png(fig, margins=None):
-  """The figure as PNG bytes, laid out by tight_layout or, given ``margins``, fixed ones."""
+  """The figure as PNG bytes, laid out by tight_layout or, given ``margins``, by fixed
+  ones; a figure whose labels the fixed margins do not hold (an offset above the y
+  axis pushing the title up, long tick labels) is laid out by tight_layout after all."""
   buffer = io.BytesIO()
-  if margins is None:
-    fig.tight_layout()
-  else:
+  if margins is not None:
     _fixed_margins(fig, margins)
+    fig.savefig(buffer, format="png", dpi=100)
+    if _labels_inside(fig):
+      plt.close(fig)
+      return buffer.getvalue()
+    buffer = io.BytesIO()
+  fig.tight_layout()
   fig.savefig(buffer, format="png", dpi=100)
   plt.close(fig)
   return buffer.getvalue()
@@ -76,10 +109,12 @@ def cost_curve(costs, *, title, learning_rate=None, series=None, xlabel="iterati
   ax.set_xlabel(xlabel)
   ax.set_ylabel("cost J" + (" (log scale)" if ax.get_yscale() == "log" else ""))
   suffix = f" (learning rate {learning_rate:g})" if learning_rate is not None else ""
-  ax.set_title(title + suffix, y=1.0)  # a fixed height: no search for a free place
+  if len((title + suffix).rsplit("\n", 1)[-1]) > TITLE_LINE_CHARS:
+    suffix = suffix.replace(" (", "\n(", 1)  # a line too long for the figure's width
+  ax.set_title(title + suffix)
   ax.grid(alpha=0.3)
   ax.legend()
-  return _png(fig, axes_margins(title))
+  return _png(fig, axes_margins(title + suffix))
 
 
 def decision_boundary(predict, X, Y, *, title, resolution=300):
@@ -95,13 +130,13 @@ def decision_boundary(predict, X, Y, *, title, resolution=300):
   fig, ax = plt.subplots(figsize=(5.5, 4.5))
   ax.contourf(g0, g1, labels, alpha=0.35, cmap="coolwarm")
   scatter = ax.scatter(X[0], X[1], c=Y, s=14, cmap="coolwarm", edgecolors="k", linewidths=0.3)
-  # Plain-text labels, and the title at a fixed height: mathtext labels (legend_elements'
-  # own, "$x_1$") and the title's automatic placement were a third of the figure's time.
+  # Plain-text labels: mathtext ones (legend_elements' own, "$x_1$") were a sixth of the
+  # figure's time.
   handles, _ = scatter.legend_elements()
   ax.legend(handles, [f"{v:g}" for v in np.unique(Y)], title="label", loc="best")
   ax.set_xlabel("x\u2081")
   ax.set_ylabel("x\u2082")
-  ax.set_title(title, y=1.0)
+  ax.set_title(title)
   return _png(fig, axes_margins(title))
 
 

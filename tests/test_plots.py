@@ -31,8 +31,8 @@ def _texts_inside_the_figure(fig):
   renderer = fig.canvas.get_renderer()
   box = fig.bbox
   for ax in fig.axes:
-    texts = [ax.title, ax.xaxis.label, ax.yaxis.label,
-             *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
+             ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
              *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
     for text in texts:
       if not text.get_text():
@@ -40,6 +40,10 @@ def _texts_inside_the_figure(fig):
       extent = text.get_window_extent(renderer)
       assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
       assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()
+    offset = ax.yaxis.offsetText
+    if offset.get_text():  # an offset above the axis, and the title clear of it
+      assert not ax.title.get_window_extent(renderer).overlaps(
+          offset.get_window_extent(renderer))
 
 
 def test_fixed_margins_keep_titles_and_labels_inside_the_figure(monkeypatch):
@@ -54,10 +58,30 @@ def test_fixed_margins_keep_titles_and_labels_inside_the_figure(monkeypatch):
                    title="C2W2 Adam, lr 0.0007, moons\ncost J, both modes",
                    learning_rate=0.0007, xlabel="epoch")
   plots.cost_curve(np.c_[steps, 0.693147 - steps / 3e6], title="flat cost")
+  # C2W1's zeros initialization: costs flat to 1e-9 put an offset above the y axis.
+  flat = np.c_[steps, np.full(len(steps), 0.6931471805)]
+  plots.cost_curve(None, series={"course": flat, "jax": flat + 2.5e-9},
+                   title="C2W1 zeros initialization, circles\ncost J, both modes",
+                   learning_rate=0.01)
+  plots.cost_curve(np.c_[steps, 1 / (1 + steps)],
+                   title="MNIST-1D mlp: mini-batch cost (mean of seeds)", learning_rate=0.01)
   X = np.array([[-1000.0, 2500.0, 0.5], [-1.5, 1.0, 0.25]])
   plots.decision_boundary(lambda grid: grid[:1] > 0, X, np.array([[0, 1, 1]]),
                           title="a decision boundary", resolution=20)
-  assert len(figures) == 3
+  assert len(figures) == 5
   for fig in figures:
     fig.canvas.draw()
     _texts_inside_the_figure(fig)
+
+
+def test_margins_too_narrow_for_the_labels_fall_back_to_tight_layout(monkeypatch):
+  figures = []
+  monkeypatch.setattr(plots.plt, "close", figures.append)
+  fig, ax = plots.plt.subplots(figsize=(5, 4))
+  ax.plot([0, 1], [1000.5, 2000.5])
+  ax.set_xlabel("x")
+  ax.set_ylabel("a y label")
+  ax.set_title("title")
+  assert plots._png(fig, margins=(0.0, 0.0, 0.0, 0.0)).startswith(b"\x89PNG")
+  fig.canvas.draw()
+  _texts_inside_the_figure(fig)
