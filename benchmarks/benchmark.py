@@ -709,9 +709,9 @@ NOTES = """\
   cannot use the second core.
 * Report figures (2026-12-06): the per-row cost curves and decision boundaries skip
   tight_layout (fixed margins; it drew each figure once more to measure it: 99 -> 68 ms
-  per decision boundary, 66 -> 41 ms per cost curve), and the decision boundaries skip
-  mathtext labels and the title's automatic placement (66 -> 53-58 ms CPU). The report's
-  timings take a row's totals once:
+  per decision boundary, 66 -> 41 ms per cost curve; a figure whose labels the fixed
+  margins do not hold falls back to it), and the decision boundaries skip mathtext
+  labels (66 -> 53-55 ms CPU). The report's timings take a row's totals once:
   intro_letters' totals and its two losses' stages were summed together before, twice
   its real compile and training time (its "wall - training" row read 1.4 s then).
 * MNIST-1D's trainers (minutes of training) compile with XLA's own fusion emitters
