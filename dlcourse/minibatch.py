@@ -32,9 +32,10 @@ Compilation: ``train_epochs`` is ``dlcourse.loop.run`` with ``loop.Epochs``: a
 ``lax.scan`` over epochs whose body is an inner ``lax.scan`` over the mini-batches, the
 partial one padded with zero columns and masked out of the cost and gradients (see
 ``dlcourse.loop``), so the step is traced once and nothing is recompiled per epoch. It
-runs epochs [first_epoch, first_epoch + num_epochs) from a ``TrainState``, with ``first_epoch = state.step // steps_per_epoch``; running the
-epochs in chunks gives bit-for-bit the same result as one uninterrupted run, which is
-what a checkpointing loop needs.
+runs epochs [first_epoch, first_epoch + num_epochs) from a ``TrainState``, with
+``first_epoch = state.step // steps_per_epoch``; running the epochs in chunks gives
+bit-for-bit the same result as one uninterrupted run, which is what a checkpointing loop
+needs.
 
 The optimizer is any ``optax.GradientTransformation`` (``dlcourse.optim`` or optax's);
 learning-rate schedules count optimizer steps, i.e. mini-batches, so build them with
