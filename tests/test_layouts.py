@@ -4,7 +4,9 @@ For an A_prev of >= 2^19 entries the products W A_prev and dZ A_prev^T read an
 examples-major copy A_prev^T, the forward with it on the left ((A_prev^T W^T)^T); these
 tests check, in float64, that every value equals the course-layout formulas to 1e-12,
 that jax.grad and jax.vmap see the same function, and that inside a compiled training
-loop one copy is made, once, outside the loop, and both products read it.
+loop the copy is made once, outside the loop, and both products read it. On two or more
+cores the products run in halves (the forward over the examples, float32's dW over the
+features); the ``cores`` fixture runs a test as on one core and as on two.
 """
 import re
 
@@ -18,6 +20,16 @@ from dlcourse.models import dense
 
 N_X, M = 2048, 256      # 2^19 entries: the smallest input that takes the layout
 LAYER_DIMS = (N_X, 6, 3, 1)
+
+
+@pytest.fixture(params=[1, 2], ids=["one_core", "two_cores"])
+def cores(request, monkeypatch):
+  """The test as on a process with ``param`` cores (the layout is chosen when tracing:
+  the caches are cleared around it)."""
+  monkeypatch.setattr(dense, "_cores", lambda: request.param)
+  jax.clear_caches()
+  yield request.param
+  jax.clear_caches()
 
 
 def _data(seed=0):
@@ -58,7 +70,7 @@ def test_the_cat_sized_input_takes_the_layout_and_small_ones_do_not():
   assert not dense._reads_transposed_copy(jnp.zeros((2, 400)))
 
 
-def test_linear_forward_and_backward_equal_the_course_formulas(x64):
+def test_linear_forward_and_backward_equal_the_course_formulas(x64, cores):
   rng = np.random.RandomState(1)
   A_prev, W, b = rng.rand(N_X, M), rng.randn(5, N_X), rng.randn(5, 1)
   dZ = rng.randn(5, M)
@@ -71,7 +83,7 @@ def test_linear_forward_and_backward_equal_the_course_formulas(x64):
 
 
 @pytest.mark.parametrize("method", ["manual", "autodiff"])
-def test_cost_and_grads_equal_the_course_loop(x64, method):
+def test_cost_and_grads_equal_the_course_loop(x64, cores, method):
   X, Y, params = _data()
   cost, grads = _course_grads(params, X, Y)
   arch = dense.Architecture.make(LAYER_DIMS)
@@ -82,7 +94,7 @@ def test_cost_and_grads_equal_the_course_loop(x64, method):
     np.testing.assert_allclose(ours[name], expected, rtol=0, atol=1e-12, err_msg=name)
 
 
-def test_vmap_over_models_equals_each_model(x64):
+def test_vmap_over_models_equals_each_model(x64, cores):
   """A sweep's view (W batched, X shared): the same gradients as one model at a time."""
   X, Y, _ = _data()
   arch = dense.Architecture.make(LAYER_DIMS)
@@ -95,7 +107,7 @@ def test_vmap_over_models_equals_each_model(x64):
       np.testing.assert_allclose(batched[name][k], expected[name], rtol=0, atol=1e-12)
 
 
-def test_jax_grad_through_the_left_product_equals_the_course_formulas(x64):
+def test_jax_grad_through_the_left_product_equals_the_course_formulas(x64, cores):
   """The product's own autodiff rule: cotangents of W and of a large A_prev (a hidden
   layer's input would take this path) are dZ A_prev^T and W^T dZ."""
   rng = np.random.RandomState(2)
@@ -108,7 +120,7 @@ def test_jax_grad_through_the_left_product_equals_the_course_formulas(x64):
   np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True), rtol=0, atol=1e-10)
 
 
-def test_vmap_over_models_and_inputs_equals_each_pair(x64):
+def test_vmap_over_models_and_inputs_equals_each_pair(x64, cores):
   """vmap with an input of each model's own (the product's other vmap case)."""
   arch = dense.Architecture.make(LAYER_DIMS)
   pairs = [_data(seed) for seed in (4, 5)]
@@ -123,9 +135,10 @@ def test_vmap_over_models_and_inputs_equals_each_pair(x64):
       np.testing.assert_allclose(batched[name][k], expected[name], rtol=0, atol=1e-12)
 
 
-def test_a_sweeps_forward_puts_the_stacked_weights_on_the_left():
+def test_a_sweeps_forward_puts_the_stacked_weights_on_the_left(cores):
   """Under vmap over models (X shared) the forward is one product of the stacked
-  W^[1] (K n_1, n_x) with the copy; for one model, the copy is on the left."""
+  W^[1] (K n_1, n_x) with the copy; for one model, the copy is on the left (in halves
+  of the examples on two cores)."""
   X, _, params = _data()
   W = jnp.asarray(params["W1"], jnp.float32)
   X = jnp.asarray(X, jnp.float32)
@@ -133,7 +146,8 @@ def test_a_sweeps_forward_puts_the_stacked_weights_on_the_left():
   one = jax.jit(dense.linear_forward).lower(X, W, b).compile().as_text()
   stacked = jax.jit(jax.vmap(dense.linear_forward, in_axes=(None, 0, 0))).lower(
       X, jnp.stack([W] * 4), jnp.stack([b] * 4)).compile().as_text()
-  assert [d.lhs for d in sweep.hlo_dots(one)] == [(M, N_X)]
+  assert [d.lhs for d in sweep.hlo_dots(one)] == (
+      [(M, N_X)] if cores == 1 else [(M // 2, N_X)] * 2)
   assert [(d.lhs, d.batched) for d in sweep.hlo_dots(stacked)] == [((4 * 6, N_X), False)]
 
 
@@ -152,10 +166,11 @@ def _computations(hlo_text):
   return bodies, entry
 
 
-def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop():
-  """The compiled full-batch trainer: the copy X^T (m, n_x) is produced in the ENTRY
-  computation, before the loops, and no loop body produces an (m, n_x) array; the
-  first layer's products read it."""
+def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop(cores):
+  """The compiled full-batch trainer: the copy X^T (m, n_x) -- on two cores its halves,
+  (m/2, n_x) for the forward and (m, n_x/2) for dW -- is produced in the ENTRY
+  computation, before the loops, and no loop body produces one; the first layer's
+  products read it."""
   arch = dense.Architecture.make(LAYER_DIMS)
   X, Y, params = _data()
   params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), params)
@@ -163,19 +178,57 @@ def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop():
   hlo = train.train_gd_jit.lower(params, X, Y, 0.01, arch=arch, num_iterations=6,
                                  record_every=3).compile().as_text()
   bodies, entry = _computations(hlo)
-  makes_copy = re.compile(rf"= f32\[{M},{N_X}\]\{{1,0\}} (?!parameter|get-tuple-element|bitcast)")
+  copies = [(M, N_X)] if cores == 1 else [(M // 2, N_X), (M, N_X // 2)]
   loop_bodies = set(re.findall(r"body=%?([\w.\-]+)", hlo))
   assert loop_bodies, "no while loop in the compiled trainer"
-  for name in loop_bodies:
-    assert not makes_copy.search(bodies[name]), f"loop body {name} copies X every iteration"
-  assert len(makes_copy.findall(bodies[entry])) == 1, "not exactly one copy X^T before the loop"
-  reads = [d for d in sweep.hlo_dots(hlo) if (M, N_X) in (d.lhs, d.rhs)]
-  # The forward Z^T = X^T W^T has the copy on the left; dW = dZ X^T reads the same copy.
-  forward = [d for d in reads if d.lhs == (M, N_X)]
-  backward = [d for d in reads if d.rhs == (M, N_X)]
-  assert [d.out for d in forward] == [(M, 6)], reads
-  assert [d.out for d in backward] == [(6, N_X)], reads
-  assert len(reads) == 2, reads
+  for rows, cols in copies:
+    makes_copy = re.compile(
+        rf"= f32\[{rows},{cols}\]\{{1,0\}} (?!parameter|get-tuple-element|bitcast)")
+    for name in loop_bodies:
+      assert not makes_copy.search(bodies[name]), f"loop body {name} copies X every iteration"
+    made = len(makes_copy.findall(bodies[entry]))
+    assert made == (1 if cores == 1 else 2), f"{made} copies ({rows}, {cols}) before the loop"
+  reads = [d for d in sweep.hlo_dots(hlo) if {d.lhs, d.rhs} & set(copies)]
+  # The forward Z^T = X^T W^T has the copy on the left; dW = dZ X^T reads the copy.
+  forward = [d for d in reads if d.lhs == copies[0]]
+  backward = [d for d in reads if d.rhs == copies[-1]]
+  if cores == 1:
+    assert [d.out for d in forward] == [(M, 6)], reads
+    assert [d.out for d in backward] == [(6, N_X)], reads
+  else:
+    assert [d.out for d in forward] == [(M // 2, 6)] * 2, reads
+    assert [d.out for d in backward] == [(6, N_X // 2)] * 2, reads
+  assert len(reads) == len(forward) + len(backward) == 2 * cores, reads
+
+
+@pytest.mark.parametrize("method", ["manual", "autodiff"])
+def test_products_in_halves_equal_whole_products_to_the_bit(monkeypatch, method):
+  """float32, where both products run in halves on two cores: the same bits as whole."""
+  X, Y, params = _data()
+  params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), params)
+  X, Y = jnp.asarray(X, jnp.float32), jnp.asarray(Y, jnp.float32)
+  arch = dense.Architecture.make(LAYER_DIMS)
+  results = []
+  for cores in (1, 2):
+    monkeypatch.setattr(dense, "_cores", lambda cores=cores: cores)
+    jax.clear_caches()
+    results.append(jax.jit(dense.cost_and_grads, static_argnames=("arch", "method"))(
+        params, X, Y, arch=arch, method=method))
+  jax.clear_caches()
+  (J1, grads1), (J2, grads2) = results
+  assert np.asarray(J1).tobytes() == np.asarray(J2).tobytes()
+  for name in grads1:
+    np.testing.assert_array_equal(grads1[name], grads2[name], err_msg=name)
+
+
+def test_thin_layers_keep_whole_products(monkeypatch):
+  """A layer of fewer than SPLIT_MIN_ROWS units is bound by memory: no halves."""
+  monkeypatch.setattr(dense, "_cores", lambda: 2)
+  A_T = jnp.zeros((M, N_X))
+  assert len(dense._halves(A_T, 0, dense.SPLIT_MIN_ROWS - 1)) == 1
+  assert len(dense._halves(A_T, 0, dense.SPLIT_MIN_ROWS)) == 2
+  monkeypatch.setattr(dense, "_cores", lambda: 1)
+  assert len(dense._halves(A_T, 0, 20)) == 1
 
 
 def test_other_backends_keep_the_course_order(monkeypatch):
@@ -236,3 +289,15 @@ def test_large_transpose_products_contract_the_left_operand_along_its_last_axis(
   hlo = jax.jit(dense.transpose_times).lower(W, dZ).compile().as_text()
   dims = _contracting_dims_of_dots(hlo, {(n_prev, m), (m, n_prev)})
   assert dims == ([0] if case.startswith("small") else [1]), (case, dims)
+
+
+def test_the_copy_products_autodiff_rule_equals_the_plain_products(x64, cores):
+  """jax.vjp of dZ A_prev^T (halves or whole) is that of the plain product."""
+  rng = np.random.RandomState(3)
+  dZ, A_T = rng.randn(5, M), rng.rand(M, N_X)
+  g = rng.randn(5, N_X)
+  out, vjp = jax.vjp(dense._times_copy, dZ, A_T)
+  expected_out, expected_vjp = jax.vjp(jnp.matmul, dZ, A_T)
+  np.testing.assert_allclose(out, expected_out, rtol=0, atol=1e-12)
+  for ours, theirs in zip(jax.jit(vjp)(g), expected_vjp(g)):
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)

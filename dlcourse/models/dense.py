@@ -14,6 +14,7 @@ A one-layer net with a sigmoid output is logistic regression (w = W1^T).
 """
 import dataclasses
 import functools
+import os
 from typing import NamedTuple, Optional
 
 import jax
@@ -231,7 +232,7 @@ def linear_backward(dZ, A_prev, W, A_prev_T=None, m=None):
     m = A_prev.shape[1]
   if A_prev_T is None:
     A_prev_T = examples_major(A_prev)
-  dW = (dZ @ (A_prev.T if A_prev_T is None else A_prev_T)) / m
+  dW = (dZ @ A_prev.T if A_prev_T is None else _times_copy(dZ, A_prev_T)) / m
   db = jnp.sum(dZ, axis=1, keepdims=True) / m
   dA_prev = transpose_times(W, dZ)
   return dA_prev, dW, db
@@ -269,6 +270,16 @@ def layer_backward(dA, cache, W, activation):
 # products): 1.75 -> 1.55 ms on two cores, 2.99 -> 2.17 ms on one; float64 two-layer
 # [12288, 7, 1] on one core 3.87 -> 2.12 ms; logistic regression unchanged. On a Zen 3
 # the issue measured A_prev^T @ W^T at 74 GFLOP/s against 13-27 for W @ A_prev.
+# On two or more cores the products run as two independent halves (the forward over the
+# examples; in float32 also dW, over the features; ``_halves``): XLA runs the halves side
+# by side, where the library alone divides the forward by its 20 output columns. Per
+# iteration on the 2-core Xeon, 2026-12-06: float32 cat net 1.40 -> 1.23-1.29 ms,
+# float64 L-layer 3.25 -> 2.65 ms, float64 two-layer 1.49 -> 1.28-1.31 ms, the same
+# values to the bit (float64's dW in halves was slower: 2.64 -> 2.90 ms). On one core the
+# halves were slower (float32 2.05 -> 2.46 ms), so a process pinned to one core (a
+# report worker) keeps whole products; so does a sweep (see _stacked_copy_product). The
+# halves are copies of their own, made once before a training loop (X twice over in
+# float32).
 # Under jax.vmap (a sweep: W batched, X shared) each direction stays one large product
 # (``dlcourse.sweep`` relies on it). Below ~0.5 M entries of A_prev (measured
 # crossover) the copy costs more than it saves, and other backends' matrix libraries
@@ -290,10 +301,71 @@ def _transposed_copy(A):
   return jax.lax.optimization_barrier(A.T)
 
 
+def _cores():
+  """The cores this process may run on (its affinity where the OS keeps one)."""
+  if hasattr(os, "sched_getaffinity"):
+    return len(os.sched_getaffinity(0))
+  return os.cpu_count() or 1
+
+
+# Products with fewer rows than this stay whole: a layer of 1-3 units reads X at 2-6
+# FLOPs per entry, bound by memory, and halves only add work (the [12288, 1] net:
+# 0.47 -> 0.59 ms per iteration in halves).
+SPLIT_MIN_ROWS = 4
+
+
+def _halves(A, axis, rows):
+  """[A] on one core or for a product of fewer than ``SPLIT_MIN_ROWS`` rows; otherwise
+  A's two halves along ``axis``, each an array of its own (the barrier keeps XLA from
+  folding the slices into the products)."""
+  if _cores() < 2 or rows < SPLIT_MIN_ROWS or A.shape[axis] < 2:
+    return [A]
+  return list(jax.lax.optimization_barrier(tuple(jnp.split(A, [A.shape[axis] // 2], axis))))
+
+
 def _left_product(W, A_prev_T):
-  """W A_prev as (A_prev^T W^T)^T: the large input on the left. The barrier keeps XLA
-  from turning the transposed product back into W @ (...), the slow order."""
-  return jax.lax.optimization_barrier(A_prev_T @ W.T).T
+  """W A_prev as (A_prev^T W^T)^T: the large input on the left, in halves of the
+  examples (see "layout"). The barrier keeps XLA from turning the transposed product
+  back into W @ (...), the slow order."""
+  halves = _halves(A_prev_T, 0, W.shape[0])
+  parts = [jax.lax.optimization_barrier(half @ W.T) for half in halves]
+  return (parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=0)).T
+
+
+def _halved_copy_product(dZ, A_prev_T):
+  """dZ A_prev^T from the examples-major copy; in float32, in halves of the features
+  (see "layout")."""
+  halves = _halves(A_prev_T, 1, dZ.shape[0]) if A_prev_T.dtype.itemsize <= 4 else [A_prev_T]
+  parts = [dZ @ half for half in halves]
+  return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=1)
+
+
+def _stacked_copy_product(axis_size, in_batched, dZ, A_prev_T):
+  """The product under jax.vmap: whole, as one (K n_l, m) x (m, n) product when the copy
+  is shared (a sweep: its halves measured slower there, 53 -> 58 ms per iteration of 64
+  cat nets), or one whole product per pair."""
+  dZ_batched, A_batched = in_batched
+  if A_batched:
+    dZ = dZ if dZ_batched else jnp.broadcast_to(dZ, (axis_size,) + dZ.shape)
+    return jax.vmap(jnp.matmul)(dZ, A_prev_T), True
+  return jnp.einsum("krm,mn->krn", dZ, A_prev_T), True
+
+
+def _copy_product_fwd(dZ, A_prev_T):
+  return _times_copy(dZ, A_prev_T), (dZ, A_prev_T)
+
+
+def _copy_product_bwd(residuals, g):
+  dZ, A_prev_T = residuals
+  return g @ A_prev_T.T, dZ.T @ g
+
+
+# As for the forward's product: custom_vmap keeps a sweep's product whole, custom_vjp
+# gives jax.grad (of the hand-derived backward, or of the forward's own rule) its rule.
+_times_copy = jax.custom_batching.custom_vmap(_halved_copy_product)
+_times_copy.def_vmap(_stacked_copy_product)
+_times_copy = jax.custom_vjp(_times_copy)
+_times_copy.defvjp(_copy_product_fwd, _copy_product_bwd)
 
 
 def _stacked_product(axis_size, in_batched, W, A_prev_T):
@@ -315,7 +387,7 @@ def _input_product_bwd(residuals, dZ):
   """Cotangents of Z = W A_prev for jax.grad: dZ A_prev^T (from the same copy) and the
   cotangent of the copy, (W^T dZ)^T."""
   W, A_prev_T = residuals
-  return dZ @ A_prev_T, dZ.T @ W
+  return _times_copy(dZ, A_prev_T), dZ.T @ W
 
 
 # custom_vmap picks the operand order by what vmap shares (see _stacked_product); it has
