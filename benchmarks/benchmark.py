@@ -642,13 +642,17 @@ NOTES = """\
   cores (2.99 -> 2.17 ms on one). What remains: the forward on two cores is only ~1.3x
   its one-core time (YNNPACK divides this product's work by the 20 output columns), the
   backward dZ1 X^T (0.59 ms) repacks X^T each call (0.49 ms when constant), and the
-  W1 update (1 MB, one thread) takes ~0.08 ms. Splitting the products by hand (two
-  halves of the examples or of the features, as separate or batched dots) and padding
-  W1 to 32 rows were all slower; so was fusing each iteration's backward with the next
-  forward over blocks of X (2.5-5 ms). Float64 products run at 39-52 GFLOP/s per core
-  (XT W^T and dZ XT), so the course-compatible L-layer run stays ~1.3x NumPy; the
-  two-layer net's 7-row products gained most from the new order (one core: 3.9 -> 2.1
-  ms per iteration).
+  W1 update (1 MB, one thread) takes ~0.08 ms. Padding W1 to 32 rows was slower; so was
+  fusing each iteration's backward with the next forward over blocks of X (2.5-5 ms).
+  A first try at splitting the products by hand was slower too; measured again in the
+  loop (2026-12-06, evening) with each half an array of its own, made once before the
+  loop, two independent products run side by side on the two cores: the forward in
+  halves of the examples and float32's dW in halves of the features took an iteration
+  from 1.40 to 1.23-1.29 ms (float32), the float64 L-layer net's from 3.25 to 2.65 ms
+  and the two-layer net's from 1.49 to 1.28-1.31 ms (``dense._halves``; float64's dW in
+  halves was slower, and so were halves on one core and in a sweep). Float64 products
+  run at 39-52 GFLOP/s per core (XT W^T and dZ XT); the two-layer net's 7-row products
+  gained most from the examples-major order (one core: 3.9 -> 2.1 ms per iteration).
 * The report's course rows: the row "the rows' work, core-s" sums what its rows cost on
   their pinned cores; its ratio is half of that, the least two workers can take. The
   float64 and float32 cat runs (C1W4) are about two thirds of it once warm. Until
