@@ -62,6 +62,7 @@ import optax
 
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError
+from dlcourse.losses import kept_count
 from dlcourse.models import dense
 
 __all__ = [
@@ -373,7 +374,7 @@ def _epoch_iteration(step, X, Y, batching, masks_columns):
     t, X_t, Y_t, mask = batch
     carry, J = step(carry, X_t, Y_t, first_step + t, mask)
     # The notebook's cost_total += compute_cost(...): the batch's summed loss m_t J^{t}.
-    m_t = X_t.shape[1] if mask is None else jnp.sum(mask).astype(J.dtype)
+    m_t = X_t.shape[1] if mask is None else kept_count(mask, J.dtype)
     return (carry, total + J * m_t, first_step), None
 
   def iterate(carry, epoch):

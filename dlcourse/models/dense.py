@@ -464,8 +464,7 @@ def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None, mask=None):
   for l in range(arch.num_layers, 0, -1):
     cache = caches[l - 1]
     W = params[f"W{l}"]
-    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, cache.A_prev_T,
-                                      None if mask is None else m)
+    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, cache.A_prev_T, m)
     if _uses_l2(lambd):
       dW = dW + reg.l2_backward(W, lambd, m)
     grads[f"W{l}"], grads[f"b{l}"] = dW, db
