@@ -300,20 +300,61 @@ class Trained(NamedTuple):
   final: jax.Array        # (num_eval_sets,) accuracy after the last epoch
 
 
-def train_one(hypers, X, Y, eval_sets, *, spec):
-  """One model: init from ``hypers.seed``, then ``spec.num_epochs`` epochs of the shared
-  loop (``dlcourse.loop.run``: one optimizer step per mini-batch, batches in column
-  order, or reshuffled each epoch with spec.shuffle), in blocks of ``record_every``
-  epochs with an eval-mode accuracy on each eval set after every block (a ``lax.scan``
-  over the blocks). Vmappable over ``hypers``."""
-  params, state = init_model(spec, hypers.seed, hypers.width, X.dtype)
+class InitSpec(NamedTuple):
+  """The part of a Spec that initialization reads (``init_model``): rows that differ
+  only in training share their init program."""
+  arch: dense.Architecture
+  init: str
+  masked_width: bool
+  batchnorm: bool
+
+
+def init_spec(spec):
+  return InitSpec(spec.arch, spec.init, spec.masked_width, spec.batchnorm)
+
+
+class Start(NamedTuple):
+  """What one model starts from (``init_models``): params, model state and its keys."""
+  params: dict
+  state: dict
+  shuffle_key: jax.Array
+  dropout_key: jax.Array
+
+
+def init_one(hypers, *, spec, dtype):
+  """One model's Start: init from ``hypers.seed`` (``init_model``), and its shuffle and
+  dropout keys. Vmappable over ``hypers``."""
+  params, state = init_model(spec, hypers.seed, hypers.width, dtype)
+  shuffle_key, dropout_key = jax.random.split(
+      jax.random.fold_in(jax.random.key(1), hypers.seed))
+  return Start(params, state, shuffle_key, dropout_key)
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "dtype"))
+def init_models(hypers, *, spec, dtype):
+  """K models' Starts (a leading axis on every ``hypers`` field) in one compiled program;
+  ``spec``: a Spec or its ``init_spec``.
+
+  A program of its own, apart from training: it runs once, so it keeps the default
+  compiler options where training takes the slower-to-compile ones
+  (``runner.long_run_compiler_options``), and rows that share the architecture, the init
+  and the seeds share it. Its random draws (a rolled loop per draw on the CPU) took ~0.8
+  of the ~1.9 s that XLA spent on the MLP's training program when it was part of it.
+  The same values to the bit (tests/test_mnist1d.py)."""
+  return jax.vmap(lambda h: init_one(h, spec=spec, dtype=dtype))(hypers)
+
+
+def train_one(hypers, start, X, Y, eval_sets, *, spec):
+  """One model from its ``start``: ``spec.num_epochs`` epochs of the shared loop
+  (``dlcourse.loop.run``: one optimizer step per mini-batch, batches in column order, or
+  reshuffled each epoch with spec.shuffle), in blocks of ``record_every`` epochs with an
+  eval-mode accuracy on each eval set after every block (a ``lax.scan`` over the
+  blocks). Vmappable over ``hypers`` and ``start``."""
   steps_per_epoch = X.shape[1] // spec.batch_size
   tx = make_optimizer(spec.optimizer, learning_rate_schedule(
       spec, hypers.learning_rate, steps_per_epoch))
   grad_fn = make_grad_fn(spec, hypers.lambd, hypers.keep_prob)
-  shuffle_key, dropout_key = jax.random.split(
-      jax.random.fold_in(jax.random.key(1), hypers.seed))
-  batching = (loop.Epochs(spec.batch_size, key=shuffle_key) if spec.shuffle
+  batching = (loop.Epochs(spec.batch_size, key=start.shuffle_key) if spec.shuffle
               else loop.InOrder(spec.batch_size))
 
   def epochs(train_state, n):
@@ -328,37 +369,45 @@ def train_one(hypers, X, Y, eval_sets, *, spec):
     train_state, costs = epochs(train_state, spec.record_every)
     return train_state, (costs[0], evaluate(train_state))
 
-  train_state = loop.init_state(params, tx, key=dropout_key, model_state=state)
+  train_state = loop.init_state(start.params, tx, key=start.dropout_key,
+                                model_state=start.state)
   num_blocks, rest = divmod(spec.num_epochs, spec.record_every)
   train_state, (costs, curves) = jax.lax.scan(block, train_state, None, length=num_blocks)
   if rest:
     train_state, last = epochs(train_state, rest)
     costs = jnp.concatenate([costs, last[:1]])
-  return Trained(train_state.params, train_state.model_state, costs, curves,
-                 evaluate(train_state))
+    final = evaluate(train_state)
+  else:   # the last block ended at the last epoch: its evaluation is the final one
+    final = curves[-1]
+  return Trained(train_state.params, train_state.model_state, costs, curves, final)
 
 
 @functools.partial(jax.jit, static_argnames=("spec",))
-def train_models(hypers, X, Y, eval_sets, *, spec):
-  """K models (a leading axis on every ``hypers`` field) in one compiled program."""
-  return jax.vmap(lambda h: train_one(h, X, Y, eval_sets, spec=spec))(hypers)
+def train_models(hypers, start, X, Y, eval_sets, *, spec):
+  """K models (a leading axis on every ``hypers`` and ``start`` field) in one compiled
+  program."""
+  return jax.vmap(lambda h, s: train_one(h, s, X, Y, eval_sets, spec=spec))(hypers, start)
 
 
 def run_models(spec, hypers, X, Y, eval_sets, dtype):
-  """Compiles (timed apart), trains and returns (Trained as NumPy, compile_s, train_s)."""
+  """Initializes, compiles (timed apart), trains and returns (Trained as NumPy,
+  compile_s, train_s). compile_s covers both programs (``init_models`` and
+  ``train_models``); train_s the training program's run."""
   X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
   eval_sets = tuple((jnp.asarray(Xe, dtype), jnp.asarray(Ye, dtype)) for Xe, Ye in eval_sets)
   hypers = Hypers(jnp.asarray(hypers.seed, jnp.int32), jnp.asarray(hypers.learning_rate, dtype),
                   jnp.asarray(hypers.lambd, dtype), jnp.asarray(hypers.keep_prob, dtype),
                   jnp.asarray(hypers.width, jnp.int32))
-  start = time.perf_counter()
-  # These programs train for seconds to minutes: compiled for speed (runner.cli).
-  options = runner.long_run_compiler_options(jax.default_backend())
-  compiled = train_models.lower(hypers, X, Y, eval_sets, spec=spec).compile(options)
-  compile_s = time.perf_counter() - start
-  start = time.perf_counter()
-  trained = jax.block_until_ready(compiled(hypers, X, Y, eval_sets))
-  train_s = time.perf_counter() - start
+  backend = jax.default_backend()
+  start_s = time.perf_counter()
+  start = init_models(hypers, spec=init_spec(spec), dtype=np.dtype(dtype).name)
+  # The training programs run for seconds to minutes: compiled for speed (runner.cli).
+  compiled = train_models.lower(hypers, start, X, Y, eval_sets, spec=spec).compile(
+      runner.long_run_compiler_options(backend))
+  compile_s = time.perf_counter() - start_s
+  start_s = time.perf_counter()
+  trained = jax.block_until_ready(compiled(hypers, start, X, Y, eval_sets))
+  train_s = time.perf_counter() - start_s
   return jax.tree.map(np.asarray, trained), compile_s, train_s
 
 

@@ -145,6 +145,39 @@ def test_short_training_run_beats_chance(arrays, tmp_path, monkeypatch):
   assert "| 68 |" in app.report_markdown(record)
 
 
+@pytest.mark.parametrize("num_epochs", [4, 5])
+def test_init_program_and_final_accuracy(arrays, num_epochs):
+  """init_models gives each model init_one's start (the draws of its seed), and Trained.
+  final is the accuracy of the returned params, whether the last block ends the run
+  (4 epochs in blocks of 2: its evaluation is reused) or a shorter rest follows (5)."""
+  import jax
+  import jax.numpy as jnp
+  config = configs.get_config("dropout")
+  config.hidden_dims, config.num_epochs, config.num_seeds, config.record_every = (16,), \
+      num_epochs, 2, 2
+  arch = app.architecture(config)
+  X, Y = arrays["train_x"][:, :400], arrays["train_y"][:, :400]
+  spec = app.make_spec(config, arch, num_epochs, X.shape[1])
+  hypers = app.seed_hypers(config, 2, 16)
+  hypers = app.Hypers(jnp.asarray(hypers.seed, jnp.int32), *(
+      jnp.asarray(v, jnp.float32) for v in hypers[1:4]), jnp.asarray(hypers.width, jnp.int32))
+  start = app.init_models(hypers, spec=app.init_spec(spec), dtype="float32")
+  one = app.init_one(jax.tree.map(lambda v: v[1], hypers), spec=spec, dtype="float32")
+  np.testing.assert_array_equal(start.params["W1"][1], one.params["W1"])
+  np.testing.assert_array_equal(jax.random.key_data(start.dropout_key[1]),
+                                jax.random.key_data(one.dropout_key))
+  assert not np.array_equal(start.params["W1"][0], start.params["W1"][1])
+  eval_sets = ((jnp.asarray(X), jnp.asarray(Y)),
+               (jnp.asarray(arrays["test_x"]), jnp.asarray(arrays["test_y"])))
+  trained = app.train_models(hypers, start, jnp.asarray(X), jnp.asarray(Y), eval_sets,
+                             spec=spec)
+  assert trained.curves.shape == (num_epochs // 2, 2, 2)
+  for k in range(2):
+    params = jax.tree.map(lambda v: v[k], trained.params)
+    for s, (Xe, Ye) in enumerate(eval_sets):
+      assert trained.final[k, s] == app.model_accuracy(spec, params, {}, Xe, Ye)
+
+
 def test_search_shapes_and_a_dev_split_disjoint_from_test(arrays):
   config = configs.get_config("search")
   config.search_num, config.search_num_epochs, config.width_range = 3, 2, (8, 16)
