@@ -46,9 +46,10 @@ def _labels_inside(fig):
   could help that, so only its height counts)."""
   renderer, box = fig.canvas.get_renderer(), fig.bbox
   for ax in fig.axes:
-    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
-             ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
-             *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
+    texts = [ax.title] if not ax.axison else [  # axis("off") draws no axis texts
+        ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
+        ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
+        *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
     for text in texts:
       if not text.get_visible() or not text.get_text():
         continue
@@ -285,7 +286,12 @@ def image_grid(images, captions, *, title, ncols=13, cmap="gray"):
             fontsize=7)
   ax.axis("off")
   ax.set_title(title, fontsize=9)
-  return _png(fig)
+  return _png(fig, (0.1, 0.1, 0.1, 0.2 + 0.16 * (title.count("\n") + 1)))
+
+
+# (left, right, bottom, top) inches of the confusion matrix, two title lines at 10 points;
+# the colorbar takes its room from the axes.
+CONFUSION_MARGINS = (0.75, 0.35, 0.65, 0.6)
 
 
 def confusion_matrix(C, class_names, *, title):
@@ -303,7 +309,7 @@ def confusion_matrix(C, class_names, *, title):
   accuracy = np.trace(C) / max(C.sum(), 1)
   ax.set_title(f"{title}\n(accuracy {100 * accuracy:.1f} %, {C.sum()} images)", fontsize=10)
   fig.colorbar(image, ax=ax, label="count (log scale)", shrink=0.8)
-  return _png(fig)
+  return _png(fig, CONFUSION_MARGINS)
 
 
 def relu_fit(x, y, a, b, *, title, xlabel, ylabel):

@@ -110,3 +110,15 @@ def test_training_beats_chance_by_far(split, output, hidden, batch_size, num_epo
   print(f"{output}: untrained {untrained:.3f}, test {test:.3f} (chance {1 / 26:.3f})")
   assert untrained < 0.12
   assert test > floor
+
+
+def test_warp_values_do_not_depend_on_the_chunk(glyphs):
+  """_warp works through the examples in chunks (small ones stay in cache): every chunk
+  size gives the same images to the bit."""
+  glyph = np.arange(0, len(glyphs.table), 37)
+  transform = letters._transforms(np.random.default_rng(3), glyphs.sizes[glyph],
+                                  letters.Jitter())
+  whole = letters._warp(glyphs.table, glyphs.sizes, glyph, transform, chunk=len(glyph))
+  for chunk in (1, 4, 16):
+    np.testing.assert_array_equal(
+        letters._warp(glyphs.table, glyphs.sizes, glyph, transform, chunk=chunk), whole)

@@ -31,9 +31,10 @@ def _texts_inside_the_figure(fig):
   renderer = fig.canvas.get_renderer()
   box = fig.bbox
   for ax in fig.axes:
-    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
-             ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
-             *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
+    texts = [ax.title] if not ax.axison else [  # axis("off") draws no axis texts
+        ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
+        ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
+        *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
     for text in texts:
       if not text.get_text():
         continue
@@ -85,3 +86,22 @@ def test_margins_too_narrow_for_the_labels_fall_back_to_tight_layout(monkeypatch
   assert plots._png(fig, margins=(0.0, 0.0, 0.0, 0.0)).startswith(b"\x89PNG")
   fig.canvas.draw()
   _texts_inside_the_figure(fig)
+
+
+def test_letter_figures_fit_their_fixed_margins(monkeypatch):
+  """The confusion matrix (two-line title, colorbar with its label) and the image grid
+  (axes off) hold in their fixed margins, without tight_layout's extra draw."""
+  figures, laid_out = [], []
+  monkeypatch.setattr(plots.plt, "close", figures.append)
+  monkeypatch.setattr(plots.matplotlib.figure.Figure, "tight_layout",
+                      lambda fig, *a, **k: laid_out.append(fig))
+  C = np.diag(np.full(26, 40)) + np.eye(26, k=1, dtype=int) * 3
+  plots.confusion_matrix(C, list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+                         title="Letters, quadratic loss: test set, all fonts")
+  images = [np.full((55, 22), k / 52) for k in range(52)]
+  plots.image_grid(images, [f"{k}*" for k in range(52)], ncols=26,
+                   title="Test images, one row per font: a; b; c *\n(* = font only in the test set)")
+  assert len(figures) == 2 and laid_out == []
+  for fig in figures:
+    fig.canvas.draw()
+    _texts_inside_the_figure(fig)
