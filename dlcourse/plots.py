@@ -163,7 +163,7 @@ def gradient_check_bars(per_param_by_label, threshold, *, title):
   ax.set_ylabel("relative difference vs finite differences")
   ax.set_title(title)
   ax.legend(loc="upper left")
-  return _png(fig)
+  return _png(fig, axes_margins(title))
 
 
 def accuracy_vs_learning_rate(table, *, title):
@@ -183,7 +183,7 @@ def accuracy_vs_learning_rate(table, *, title):
   ax.set_title(title)
   ax.grid(alpha=0.3, which="both")
   ax.legend(loc="best", fontsize=8)
-  return _png(fig)
+  return _png(fig, axes_margins(title))
 
 
 # --- the first lessons (intro_*, c1w1_relu_neuron, c1w2_vectorization) ----------------
@@ -259,7 +259,7 @@ def step_lengths(series, *, title):
   ax.set_title(title)
   ax.grid(alpha=0.3, which="both")
   ax.legend(fontsize=8)
-  return _png(fig)
+  return _png(fig, axes_margins(title))
 
 
 def image_grid(images, captions, *, title, ncols=13, cmap="gray"):
@@ -326,7 +326,7 @@ def relu_fit(x, y, a, b, *, title, xlabel, ylabel):
   ax.set_title(title)
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
-  return _png(fig)
+  return _png(fig, axes_margins(title))
 
 
 def predicted_vs_actual(series, *, title, unit):
@@ -344,7 +344,7 @@ def predicted_vs_actual(series, *, title, unit):
   ax.set_title(title)
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
-  return _png(fig)
+  return _png(fig, axes_margins(title))
 
 
 def _duration(seconds):

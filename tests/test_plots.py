@@ -105,3 +105,30 @@ def test_letter_figures_fit_their_fixed_margins(monkeypatch):
   for fig in figures:
     fig.canvas.draw()
     _texts_inside_the_figure(fig)
+
+
+def test_one_axes_figures_fit_the_report_margins(monkeypatch):
+  """The first lessons' and the gradient check's one-axes figures hold in
+  ``axes_margins`` (no tight_layout) with their labels inside."""
+  figures, laid_out = [], []
+  monkeypatch.setattr(plots.plt, "close", figures.append)
+  monkeypatch.setattr(plots.matplotlib.figure.Figure, "tight_layout",
+                      lambda fig, *a, **k: laid_out.append(fig))
+  x = np.linspace(20, 250, 50)
+  plots.relu_fit(x, 2.7 * x - 120, 2.72, -124.6, xlabel="size (m^2)", ylabel="price (k$)",
+                 title="One ReLU neuron: price = max(a size + b, 0), 300 houses")
+  plots.predicted_vs_actual({"one neuron": (x, x + 5), "[4, 3, 1] net": (x, x - 3)},
+                            title="Test houses (100): neuron vs net", unit="k$")
+  plots.step_lengths({"bowl, right (alpha 0.3)": 0.5 ** np.arange(12),
+                      "circle, too large (alpha 6.5e-05)": 1.4 ** np.arange(12)},
+                     title="Step lengths: each is |1 - alpha c| times the last")
+  table = [{"learning_rate": 10.0 ** -k, "train_accuracy": 0.9 - 0.1 * k,
+            "dev_accuracy": 0.8 - 0.1 * k} for k in range(1, 4)]
+  plots.accuracy_vs_learning_rate(table, title="MNIST-1D random search: train / dev accuracy")
+  plots.gradient_check_bars({"manual": {"W1": 1e-9, "b1": 0.0},
+                             "planted bug": {"W1": 0.5, "b1": 1e-10}}, 1e-7,
+                            title="Gradient check, 4-5-3-1 net")
+  assert len(figures) == 5 and laid_out == []
+  for fig in figures:
+    fig.canvas.draw()
+    _texts_inside_the_figure(fig)
