@@ -683,7 +683,13 @@ NOTES = """\
   arrays in memory; its unrolled lowering, tried in a throwaway patch, took ~10 % off
   the step), ~30 % elementwise work (batch norm, Adam, ReLU), the rest copies. The
   backward's W^T dZ ran in XLA's generic dot (6.6 ms of 46) until a transposed copy
-  gave it to the matrix library (``dense.transpose_times``: 9 % off the step).
+  gave it to the matrix library (``dense.transpose_times``: 9 % off the step). Since
+  2026-12-06 (evening) the search trains its models in three width buckets (64, 128,
+  256: ``mnist1d.width_buckets``), one program each: its 24 models' 100 epochs took
+  115-121 s of training as one 256-wide program and 44.8 s as three (same process, one
+  core, back to back), for ~5.5 s more compiling. Its initialization is a program of
+  its own (``mnist1d.init_models``; ~0.8 s of the training program's compile with the
+  emitters, ~0.4 s on its own with the default options).
 * manual / jax.grad <= 1.10 reads "the hand-written backward is no more than 10 % slower".
 * Logistic regression against NumPy float64 and PyTorch is memory-bound on both sides:
   float32 moves half the bytes of float64, so about 2x is the most it can gain; the 4x

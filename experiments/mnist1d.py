@@ -15,8 +15,10 @@ outgoing weights are zero, and the kept outgoing weights are rescaled to the nar
 net's fan-in. A zero unit has Z = 0 (batch norm: Z = 0, mu = sigma2 = 0, Z_tilde = beta
 = 0), so ReLU gives A = 0 and g'(0) = 0: every gradient of those weights is exactly 0
 and Adam, L2 and dropout keep them at 0. The masked net therefore *is* the narrow net,
-at the cost of max-width arithmetic, in one program (grouping models by width would
-compile one program per width).
+at the cost of wider arithmetic. A search groups its models into ``SEARCH_BUCKETS``
+width buckets (max_width, max_width / 2, max_width / 4: each model in the narrowest that
+holds it), one program per bucket: a 256-wide step costs 7x a 64-wide one, and one
+program per width would compile ~2 s per width.
 
 Data: ``dlcourse.mnist1d`` generates the arrays; this app caches them under
 ``env.cache_dir`` (npz written to a temp file and renamed into place) with their
@@ -468,29 +470,56 @@ def search_hypers(config):
   return Hypers(drawn.seed, drawn.learning_rate, drawn.lambd, drawn.keep_prob, widths)
 
 
+SEARCH_BUCKETS = 3
+
+
+def width_buckets(widths, max_width, levels=SEARCH_BUCKETS):
+  """Each model's bucket: the narrowest of max_width, max_width // 2, ...,
+  max_width // 2^(levels - 1) that holds its width (a masked net of that width)."""
+  widths = np.asarray(widths)
+  buckets = np.full(widths.shape, int(max_width))
+  for k in range(1, int(levels)):
+    narrower = int(max_width) // 2 ** k
+    buckets = np.where(widths <= narrower, narrower, buckets)
+  return buckets
+
+
+def search_models(config, hypers, X_tr, Y_tr, X_dev, Y_dev):
+  """Trains the search's models, one program per width bucket (``width_buckets``) of
+  masked nets, on the training part. Returns (final (K, 2) train/dev accuracies in the
+  models' order, {bucket width: (compile_s, train_s)})."""
+  search_config = config.copy_and_resolve_references()
+  search_config.model = "mlp"
+  buckets = width_buckets(hypers.width, int(config.width_range[1]))
+  final, timings = np.zeros((len(buckets), 2)), {}
+  for width in sorted(set(buckets.tolist())):
+    models = np.flatnonzero(buckets == width)
+    search_config.hidden_dims = (width,) * max(1, len(config.hidden_dims))
+    arch = architecture(search_config)
+    spec = make_spec(search_config, arch, config.search_num_epochs, X_tr.shape[1],
+                     masked_width=True)
+    trained, compile_s, train_s = run_models(
+        spec, Hypers(*(np.asarray(field)[models] for field in hypers)), X_tr, Y_tr,
+        ((X_tr, Y_tr), (X_dev, Y_dev)), runner.float_dtype(config))
+    final[models] = trained.final
+    timings[width] = (compile_s, train_s)
+  return final, timings
+
+
 def run_search(config, arrays):
   """Random search (dev split of the training set) and the best row retrained over
   num_seeds seeds on all 4000 training examples, scored on the test set."""
   X_tr, Y_tr, X_dev, Y_dev = mnist1d.dev_split(arrays["train_x"], arrays["train_y"],
                                                config.num_dev)
-  max_width = int(config.width_range[1])
-  search_config = config.copy_and_resolve_references()
-  search_config.hidden_dims = (max_width,) * max(1, len(config.hidden_dims))
-  search_config.model = "mlp"
-  arch = architecture(search_config)
-  spec = make_spec(search_config, arch, config.search_num_epochs, X_tr.shape[1],
-                   masked_width=True)
   hypers = search_hypers(config)
-  trained, compile_s, train_s = run_models(spec, hypers, X_tr, Y_tr,
-                                           ((X_tr, Y_tr), (X_dev, Y_dev)),
-                                           runner.float_dtype(config))
+  final, bucket_timings = search_models(config, hypers, X_tr, Y_tr, X_dev, Y_dev)
   table = []
   for k in range(len(hypers.seed)):
     table.append({"model": k, "learning_rate": float(hypers.learning_rate[k]),
                   "lambd": float(hypers.lambd[k]), "keep_prob": float(hypers.keep_prob[k]),
                   "width": int(hypers.width[k]),
-                  "train_accuracy": float(trained.final[k, 0]),
-                  "dev_accuracy": float(trained.final[k, 1])})
+                  "train_accuracy": float(final[k, 0]),
+                  "dev_accuracy": float(final[k, 1])})
   table.sort(key=lambda r: (-r["dev_accuracy"], -r["train_accuracy"], r["model"]))
   best = table[0]
   retrain = config.copy_and_resolve_references()
@@ -502,7 +531,7 @@ def run_search(config, arrays):
   seeds = train_config(retrain, arrays)
   return {"table": table, "best": best, "dev_split": {"train": X_tr.shape[1],
                                                       "dev": X_dev.shape[1]},
-          "search_compile_s": compile_s, "search_train_s": train_s, "seeds": seeds}
+          "search_timings": bucket_timings, "seeds": seeds}
 
 
 # --- the app -------------------------------------------------------------------------------
@@ -542,8 +571,11 @@ def _run_toolbox(config, arrays):
   searched = run_search(tool_config(config, "all"), arrays)
   rows["search"] = _row_metrics(searched["seeds"], tool_config(config, "all"))
   rows["search"]["best"] = searched["best"]
-  timings["compile_s"] += searched["search_compile_s"] + searched["seeds"]["compile_s"]
-  timings["train_s"] += searched["search_train_s"] + searched["seeds"]["train_s"]
+  for compile_s, train_s in searched["search_timings"].values():
+    timings["compile_s"] += compile_s
+    timings["train_s"] += train_s
+  timings["compile_s"] += searched["seeds"]["compile_s"]
+  timings["train_s"] += searched["seeds"]["train_s"]
   metrics = {"toolbox": rows, "search_table": searched["table"][:10],
              "dev_split": searched["dev_split"]}
   return rows["all"], metrics, [], timings, {"search.png": _search_figure(searched)}
@@ -565,7 +597,9 @@ def _run_search(config, arrays):
   main = _row_metrics(searched["seeds"], config)
   metrics = {"best": searched["best"], "search_table": searched["table"],
              "dev_split": searched["dev_split"], "seeds": main}
-  timings = _staged_timings(search=(searched["search_compile_s"], searched["search_train_s"]),
+  # One stage per program: each width bucket's search, then the retraining.
+  timings = _staged_timings(**{f"search{width}": times
+                               for width, times in searched["search_timings"].items()},
                             retrain=(searched["seeds"]["compile_s"],
                                      searched["seeds"]["train_s"]))
   return main, metrics, _mean_costs(searched["seeds"]), timings, {

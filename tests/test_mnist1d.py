@@ -198,6 +198,33 @@ def test_search_shapes_and_a_dev_split_disjoint_from_test(arrays):
   assert len(dev) == 500
 
 
+def test_width_buckets_hold_each_width_in_the_narrowest_bucket():
+  widths = np.array([32, 33, 64, 65, 128, 129, 200, 256])
+  np.testing.assert_array_equal(app.width_buckets(widths, 256),
+                                [64, 64, 64, 128, 128, 256, 256, 256])
+  np.testing.assert_array_equal(app.width_buckets(widths, 256, levels=1), [256] * 8)
+  np.testing.assert_array_equal(app.width_buckets([3, 5, 9], 10, levels=4), [5, 5, 10])
+
+
+def test_search_buckets_train_each_model_as_its_own_masked_net(arrays):
+  """The search's models, trained in width buckets, score as each one trained alone in
+  a bucket of its own width (the same draws and masks): bucketing only groups them."""
+  config = configs.get_config("search")
+  config.search_num, config.search_num_epochs, config.width_range = 4, 1, (4, 16)
+  config.batchnorm, config.lr_decay, config.keep_prob_range = False, "none", (1.0, 1.0)
+  X_tr, Y_tr, X_dev, Y_dev = mnist1d.dev_split(arrays["train_x"], arrays["train_y"], 500)
+  X_tr, Y_tr = X_tr[:, :1000], Y_tr[:, :1000]
+  hypers = app.search_hypers(config)
+  buckets = app.width_buckets(hypers.width, 16)
+  assert len(set(buckets.tolist())) >= 2, hypers.width   # the draw spans two buckets
+  final, timings = app.search_models(config, hypers, X_tr, Y_tr, X_dev, Y_dev)
+  assert sorted(timings) == sorted(set(buckets.tolist()))
+  for k in [int(np.flatnonzero(buckets == width)[-1]) for width in set(buckets.tolist())]:
+    one = app.Hypers(*(np.asarray(field)[k:k + 1] for field in hypers))
+    alone, _ = app.search_models(config, one, X_tr, Y_tr, X_dev, Y_dev)
+    np.testing.assert_allclose(alone[0], final[k], atol=1e-3)
+
+
 def test_width_masking_is_the_narrow_net(x64):
   """A max-width net whose extra units are masked trains exactly like a net of that
   width initialized with the same kept weights (gradients of the masked weights are 0)."""

@@ -116,7 +116,7 @@ def get_config(variant=None):
   config.learning_rate_log10 = (-3.5, -1.5)
   config.lambd_log10 = (-3.0, 0.0)
   config.keep_prob_range = (0.6, 1.0)
-  config.width_range = (32, 256)     # hidden width, log-uniform; masked max-width net
+  config.width_range = (32, 256)     # hidden width, log-uniform; masked nets in width buckets
   config.toolbox = False             # every tool, the search and the table in one run
   if variant is None or variant == "mlp":
     return config
