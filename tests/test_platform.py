@@ -396,7 +396,8 @@ def test_the_real_entry_points_report_bad_input_in_one_line():
     assert result.stdout == ""
 
 
-def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off():
+def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off(monkeypatch):
+  monkeypatch.setattr(cli, "_pinned_to_one_core", lambda: False)
   assert cli.configure_xla({}) == " ".join(cli.XLA_DEFAULTS)
   mine = {"XLA_FLAGS": "--xla_cpu_use_fusion_emitters=true --xla_dump_to=/tmp/x"}
   assert cli.configure_xla(mine) == ("--xla_cpu_use_fusion_emitters=true --xla_dump_to=/tmp/x"
@@ -407,9 +408,12 @@ def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off():
   off = {cli.XLA_DEFAULTS_ENV: "0", "XLA_FLAGS": "--xla_dump_to=/tmp/x"}
   assert cli.configure_xla(off) == "--xla_dump_to=/tmp/x" and off["XLA_FLAGS"] == \
       "--xla_dump_to=/tmp/x"
-  # A process pinned to one core (a report worker) compiles each program as one part.
+  # A process pinned to one core (a report worker, or taskset's) compiles each program
+  # as one part.
   assert cli.configure_xla({}, one_core=True) == " ".join(
       cli.XLA_DEFAULTS + ("--xla_cpu_parallel_codegen_split_count=1",))
+  monkeypatch.setattr(cli, "_pinned_to_one_core", lambda: True)
+  assert cli.configure_xla({}) == cli.configure_xla({}, one_core=True)
   mine = {"XLA_FLAGS": "--xla_cpu_parallel_codegen_split_count=4"}
   assert "split_count=1" not in cli.configure_xla(mine, one_core=True)
   # The tests themselves run with the command line's options (tests/conftest.py).

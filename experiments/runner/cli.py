@@ -260,9 +260,17 @@ def long_run_compiler_options(backend, environ=os.environ):
   return dict(LONG_RUN_COMPILER_OPTIONS)
 
 
-def configure_xla(environ=os.environ, one_core=False):
+def _pinned_to_one_core():
+  return hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) == 1
+
+
+def configure_xla(environ=os.environ, one_core=None):
   """Adds ``XLA_DEFAULTS`` (and for a process pinned to one core,
-  ``ONE_CORE_XLA_DEFAULTS``) to ``XLA_FLAGS``, each unless the user set that flag."""
+  ``ONE_CORE_XLA_DEFAULTS``) to ``XLA_FLAGS``, each unless the user set that flag.
+  ``one_core``: None asks the OS (a process whose affinity holds one core, as under
+  ``taskset -c 0``)."""
+  if one_core is None:
+    one_core = _pinned_to_one_core()
   if environ.get(XLA_DEFAULTS_ENV, "1") == "0":
     return environ.get("XLA_FLAGS", "")
   flags_now = environ.get("XLA_FLAGS", "")
