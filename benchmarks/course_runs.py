@@ -173,9 +173,12 @@ def course_compat_targets(runs):
 
 # --- the main job -----------------------------------------------------------------
 
-def _one_core():
-  """Pins the calling (child) process to the first core it may use."""
-  os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+# ``python -m experiments`` pinned to one core before it starts (no preexec_fn: a fork
+# of this multithreaded JAX process must not run Python before it execs).
+_ONE_CORE_LAUNCHER = ("import os, runpy, sys; "
+                      "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+                      "sys.argv[0] = 'experiments'; "
+                      "runpy.run_module('experiments', run_name='__main__', alter_sys=True)")
 
 
 def run_report(args, cache_home, workdir, one_core=False):
@@ -183,12 +186,12 @@ def run_report(args, cache_home, workdir, one_core=False):
   pins it to one core, as the report pins each of its workers."""
   env = dict(os.environ, XDG_CACHE_HOME=str(cache_home))
   env.pop("DLCOURSE_DATA_DIR", None)  # the data directory is what --data_dir says
-  pin = _one_core if one_core and hasattr(os, "sched_setaffinity") else None
+  pinned = one_core and hasattr(os, "sched_setaffinity")
+  launch = ["-c", _ONE_CORE_LAUNCHER] if pinned else ["-m", "experiments"]
   start = time.perf_counter()
-  result = subprocess.run([sys.executable, "-m", "experiments", "report",
-                           f"--workdir={workdir}", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=REPORT_TIMEOUT_S,
-                          preexec_fn=pin)
+  result = subprocess.run([sys.executable, *launch, "report", f"--workdir={workdir}", *args],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=REPORT_TIMEOUT_S)
   wall = time.perf_counter() - start
   if result.returncode != 0:
     raise RuntimeError(f"report {args} failed ({result.returncode}): "
