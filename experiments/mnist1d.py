@@ -391,6 +391,14 @@ def train_models(hypers, start, X, Y, eval_sets, *, spec):
   return jax.vmap(lambda h, s: train_one(h, s, X, Y, eval_sets, spec=spec))(hypers, start)
 
 
+def training_flops(spec, num_models, m):
+  """The training's arithmetic, about: 6 FLOPs per weight per example (the forward's
+  product and the backward's two) over every epoch of every model."""
+  dims = spec.arch.layer_dims
+  weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
+  return 6.0 * weights * m * spec.num_epochs * num_models
+
+
 def run_models(spec, hypers, X, Y, eval_sets, dtype):
   """Initializes, compiles (timed apart), trains and returns (Trained as NumPy,
   compile_s, train_s). compile_s covers both programs (``init_models`` and
@@ -403,9 +411,10 @@ def run_models(spec, hypers, X, Y, eval_sets, dtype):
   backend = jax.default_backend()
   start_s = time.perf_counter()
   start = init_models(hypers, spec=init_spec(spec), dtype=np.dtype(dtype).name)
-  # The training programs run for seconds to minutes: compiled for speed (runner.cli).
+  # Training programs of more than a few seconds are compiled for speed (runner.cli).
+  flops = training_flops(spec, len(hypers.seed), X.shape[1])
   compiled = train_models.lower(hypers, start, X, Y, eval_sets, spec=spec).compile(
-      runner.long_run_compiler_options(backend))
+      runner.long_run_compiler_options(backend, flops=flops))
   compile_s = time.perf_counter() - start_s
   start_s = time.perf_counter()
   trained = jax.block_until_ready(compiled(hypers, start, X, Y, eval_sets))

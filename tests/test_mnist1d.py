@@ -198,6 +198,21 @@ def test_search_shapes_and_a_dev_split_disjoint_from_test(arrays):
   assert len(dev) == 500
 
 
+def test_training_flops_pick_the_compile_options():
+  """Softmax regression's 200 epochs are too short for the emitters; the MLP's are not."""
+  from experiments.runner import cli
+  ours = {"XLA_FLAGS": cli.configure_xla({}, one_core=False)}
+  for variant, long_run in (("logistic", False), ("mlp", True)):
+    config = configs.get_config(variant)
+    spec = app.make_spec(config, app.architecture(config), config.num_epochs, 4000)
+    flops = app.training_flops(spec, config.num_seeds, 4000)
+    assert (cli.long_run_compiler_options("cpu", ours, flops=flops) != {}) == long_run
+  mlp = configs.get_config("mlp")
+  spec = app.make_spec(mlp, app.architecture(mlp), 200, 4000)
+  assert app.training_flops(spec, 8, 4000) == 6.0 * (40 * 100 + 100 * 100 + 100 * 10) \
+      * 4000 * 200 * 8
+
+
 def test_width_buckets_hold_each_width_in_the_narrowest_bucket():
   widths = np.array([32, 33, 64, 65, 128, 129, 200, 256])
   np.testing.assert_array_equal(app.width_buckets(widths, 256),

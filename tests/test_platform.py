@@ -428,6 +428,10 @@ def test_long_runs_compile_with_xlas_fusion_emitters_unless_the_user_chose():
   mine = {"XLA_FLAGS": cli.configure_xla(
       {"XLA_FLAGS": "--xla_cpu_use_fusion_emitters=true"})}
   assert cli.long_run_compiler_options("cpu", mine) == {}
+  # A short training (under LONG_RUN_MIN_FLOPS) keeps the quicker compile.
+  assert cli.long_run_compiler_options("cpu", ours, flops=cli.LONG_RUN_MIN_FLOPS / 2) == {}
+  assert cli.long_run_compiler_options("cpu", ours, flops=cli.LONG_RUN_MIN_FLOPS) == \
+      cli.LONG_RUN_COMPILER_OPTIONS
   # The options reach XLA: the program compiles (an unknown option name would fail).
   compiled = jax.jit(lambda x: jnp.exp(x) + 1).lower(jnp.ones(3)).compile(
       cli.long_run_compiler_options("cpu", ours))

@@ -244,13 +244,21 @@ ONE_CORE_XLA_DEFAULTS = ("--xla_cpu_parallel_codegen_split_count=1",)
 # nets' programs keep the legacy emitters: C2W2's Adam compiled 0.31 -> 0.80 s with them,
 # for a run of ~0.1 s.
 LONG_RUN_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": True}
+# Below this much training arithmetic (about 2 s of one core) the emitters' extra compile
+# costs more than they save: MNIST-1D's softmax regression (1.6e10 FLOPs), pinned to one
+# core, compiled 1.03 -> 1.54 s with them and trained 0.44 -> 0.36 s; the search's
+# 64-wide bucket (1.6e11) broke even (2.05 + 8.46 s against 3.14 + 7.15 s).
+LONG_RUN_MIN_FLOPS = 1e11
 
 
-def long_run_compiler_options(backend, environ=os.environ):
+def long_run_compiler_options(backend, environ=os.environ, flops=None):
   """``compiler_options`` for ``.compile()`` of a program that trains for minutes:
   ``LONG_RUN_COMPILER_OPTIONS`` on the CPU, unless DLCOURSE_XLA_DEFAULTS=0 or the
-  user's XLA_FLAGS chose the emitters (then {}: their choice stands)."""
+  user's XLA_FLAGS chose the emitters (then {}: their choice stands), or ``flops``, the
+  training's arithmetic when known, is under ``LONG_RUN_MIN_FLOPS``."""
   if backend != "cpu" or environ.get(XLA_DEFAULTS_ENV, "1") == "0":
+    return {}
+  if flops is not None and flops < LONG_RUN_MIN_FLOPS:
     return {}
   ours = XLA_DEFAULTS[0]
   flags = environ.get("XLA_FLAGS", "").split()
