@@ -339,8 +339,8 @@ def init_models(hypers, *, spec, dtype):
 
   A program of its own, apart from training: it runs once, so it keeps the default
   compiler options where training takes the slower-to-compile ones
-  (``runner.long_run_compiler_options``), and rows that share the architecture, the init
-  and the seeds share it. Its random draws (a rolled loop per draw on the CPU) took ~0.8
+  (``runner.long_run_compiler_options``), and rows that share the architecture and the
+  init share it (the seeds are its input). Its random draws (a rolled loop per draw on the CPU) took ~0.8
   of the ~1.9 s that XLA spent on the MLP's training program when it was part of it.
   The same values to the bit (tests/test_mnist1d.py)."""
   return jax.vmap(lambda h: init_one(h, spec=spec, dtype=dtype))(hypers)

@@ -14,16 +14,14 @@ def init_worker(slot=None, cores=None, compilation_cache=True):
   not fight over both cores), and JAX's compilation cache is on unless the report's
   ``--nocompilation_cache`` (``compilation_cache``) or DLCOURSE_COMPILATION_CACHE=0
   turns it off."""
-  pinned = False
   if slot is not None and cores:
     with slot.get_lock():
       index = slot.value
       slot.value += 1
     if hasattr(os, "sched_setaffinity"):
       os.sched_setaffinity(0, {cores[index % len(cores)]})
-      pinned = True
   from experiments.runner import cli  # pylint: disable=import-outside-toplevel
-  cli.configure_xla(one_core=pinned)
+  cli.configure_xla()  # sees the affinity: one core takes the one-core options
   cli.enable_compilation_cache(compilation_cache)
 
 
