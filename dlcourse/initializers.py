@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import validation
+from dlcourse import arrays, validation
 from dlcourse.errors import ConfigError
 
 SCHEMES = ("zeros", "normal", "xavier", "glorot", "he")
@@ -92,6 +92,6 @@ def course_initialize(seed, layer_dims, scheme="he", *, scale=0.01, dtype=np.flo
       W = np.zeros((n_l, n_prev))
     else:
       W = _scaled(rng.randn(n_l, n_prev), scheme, n_l, n_prev, scale)
-    params[f"W{l}"] = jnp.asarray(W, dtype)
-    params[f"b{l}"] = jnp.zeros((n_l, 1), dtype)
+    params[f"W{l}"] = arrays.device_array(W, dtype)
+    params[f"b{l}"] = arrays.device_zeros((n_l, 1), dtype)
   return params

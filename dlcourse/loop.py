@@ -60,6 +60,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from dlcourse import arrays
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError
 from dlcourse.losses import kept_count
@@ -95,7 +96,7 @@ def init_state(params, optimizer: optax.GradientTransformation, key=None, model_
                step=0) -> TrainState:
   """The state before step ``step`` (default 0): fresh optimizer state."""
   return TrainState(params, optimizer.init(params), model_state,
-                    jnp.asarray(step, jnp.int32), key)
+                    arrays.device_array(step, jnp.int32), key)
 
 
 # --- batching: what one iteration is ------------------------------------------------

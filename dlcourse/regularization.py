@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import validation
+from dlcourse import arrays, validation
 from dlcourse.errors import ConfigError
 
 
@@ -78,5 +78,5 @@ def course_dropout_masks(layer_dims, layers, keep_prob, m, seed=1):
   iteration; reproducing its numbers needs exactly that.
   """
   rng = np.random.RandomState(validation.seed(seed, course_compat=True))
-  return {int(l): jnp.asarray(rng.rand(layer_dims[l], m) < keep_prob)
+  return {int(l): arrays.device_array(rng.rand(layer_dims[l], m) < keep_prob, bool)
           for l in sorted(layers)}

@@ -7,10 +7,9 @@ dot are timed in one run on the same vectors, and one logistic-regression gradie
 computed with explicit loops over the examples and features and vectorized (NumPy and a
 jitted JAX function); the two agree to 1e-12 in float64 (``dlcourse.vectorization``).
 """
-import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import plots
+from dlcourse import arrays, plots
 from dlcourse import vectorization as vec
 from dlcourse.errors import ConfigError
 from experiments import runner
@@ -28,7 +27,7 @@ def check_sizes(config):
 
 def time_dots(config):
   a, b = vec.random_vectors(config.seed, config.n)
-  ja, jb = jnp.asarray(a), jnp.asarray(b)
+  ja, jb = arrays.device_array(a, a.dtype), arrays.device_array(b, b.dtype)
   reps = int(config.repeats)
   loop = vec.time_call(vec.loop_dot, a[:config.loop_n], b[:config.loop_n], repeats=1,
                        warmup=0)
@@ -51,7 +50,7 @@ def time_logistic(config):
   k = int(config.logistic_loop_m)
   reps = int(config.repeats)
   loop = vec.time_call(vec.logistic_grads_loop, w, b, X[:, :k], Y[:, :k], repeats=1, warmup=0)
-  jw, jX, jY = jnp.asarray(w), jnp.asarray(X), jnp.asarray(Y)
+  jw, jX, jY = (arrays.device_array(x, x.dtype) for x in (w, X, Y))
   jax_fn = lambda: [x.block_until_ready() for x in vec.logistic_grads_jax(jw, b, jX, jY)]
   times = {
       "loops (examples x features)": vec.extrapolate(loop.best_s, k, config.logistic_m),

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import data, early_stopping, plots, validation
+from dlcourse import arrays, data, early_stopping, plots, validation
 from dlcourse.models import dense
 from experiments import runner
 
@@ -33,7 +33,7 @@ def run(config, env):
     validation.learning_rate(config.learning_rate)
     dtype = runner.float_dtype(config)
     (X, Y), (X_dev, Y_dev), (X_test, Y_test) = (
-        tuple(jnp.asarray(a, dtype) for a in splits[k]) for k in ("train", "dev", "test"))
+        tuple(arrays.device_array(a, dtype) for a in splits[k]) for k in ("train", "dev", "test"))
     arch = dense.Architecture.make((X.shape[0],) + tuple(config.hidden_dims) + (NUM_CLASSES,),
                                    output="softmax")
     params = runner.init_params(config, arch.layer_dims, config.initialization)
@@ -46,13 +46,14 @@ def run(config, env):
     train_s = time.perf_counter() - start
     evaluated = int(result.stopped_iteration) // config.eval_every
     its = config.eval_every * np.arange(1, evaluated + 1)
-    costs = [[int(i), float(c)] for i, c in zip(its, result.train_costs[:evaluated])]
-    dev_costs = [[int(i), float(c)] for i, c in zip(its, result.dev_costs[:evaluated])]
-    accuracy = lambda X_, Y_: float(dense.accuracy(result.params, X_, Y_, arch))
+    costs = [[int(i), float(c)] for i, c in zip(its, np.asarray(result.train_costs)[:evaluated])]
+    dev_costs = [[int(i), float(c)] for i, c in zip(its, np.asarray(result.dev_costs)[:evaluated])]
+    train_acc, dev_acc, test_acc = (float(a) for a in dense.accuracies(
+        result.params, ((X, Y), (X_dev, Y_dev), (X_test, Y_test)), arch))
     best_iteration = int(result.best_iteration)
     record = runner.result(
-        config, costs=costs, train_accuracy=accuracy(X, Y), dev_accuracy=accuracy(X_dev, Y_dev),
-        test_accuracy=accuracy(X_test, Y_test),
+        config, costs=costs, train_accuracy=train_acc, dev_accuracy=dev_acc,
+        test_accuracy=test_acc,
         timings={"train_s": train_s},  # compile included: one while_loop program
         metrics={"dev_costs": dev_costs, "best_iteration": best_iteration,
                  "stopped_iteration": int(result.stopped_iteration)})

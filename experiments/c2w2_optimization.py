@@ -9,7 +9,7 @@ epochs (fixed interval). The whole run is one compiled program (``dlcourse.minib
 import jax
 import jax.numpy as jnp
 
-from dlcourse import data, minibatch, optim, schedules, validation
+from dlcourse import arrays, data, minibatch, optim, schedules, validation
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
 from experiments import runner
@@ -53,7 +53,7 @@ def shuffling(config, m):
   """(permutations, key): the notebook's seeded shuffles, or a JAX key."""
   if config.get("course_compat", False):
     table = minibatch.course_permutations(m, int(config.num_epochs), seed=config.shuffle_seed)
-    return jnp.asarray(table), None
+    return arrays.device_array(table, table.dtype), None
   return None, jax.random.key(config.shuffle_seed)
 
 

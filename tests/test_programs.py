@@ -9,10 +9,14 @@ import contextlib
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
+import pytest
 
-from dlcourse import initializers
+from dlcourse import arrays, initializers
+from dlcourse.errors import ShapeError
 from dlcourse.models import dense
+from experiments.runner import models as runner_models
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
@@ -73,3 +77,50 @@ def test_jax_keyed_initialization_compiles_one_program():
   assert (len(first), len(again)) == (1, 0)
   assert sorted(params) == ["W1", "W2", "W3", "b1", "b2", "b3"]
   assert params["W2"].shape == (4, 11) and params["W2"].dtype == jnp.float32
+
+
+def test_accuracies_on_several_sets_are_one_program_with_the_same_values():
+  layer_dims = (3, 6, 4, 1)   # shapes no other test uses
+  arch = dense.Architecture.make(layer_dims)
+  params, X, Y = _net(layer_dims, 41, seed=1)
+  _, X_test, Y_test = _net(layer_dims, 13, seed=2)
+  with counted_compiles() as both:
+    train, test = dense.accuracies(params, ((X, Y), (X_test, Y_test)), arch)
+  assert len(both) == 1
+  assert float(train) == float(dense.accuracy(params, X, Y, arch))
+  assert float(test) == float(dense.accuracy(params, X_test, Y_test, arch))
+  with pytest.raises(ShapeError):
+    dense.accuracies(params, ((X, Y), (X_test[:2], Y_test)), arch)
+
+
+def test_train_test_accuracies_compile_one_program():
+  layer_dims = (3, 5, 3, 1)   # shapes no other test uses
+  arch = dense.Architecture.make(layer_dims)
+  params, X, Y = _net(layer_dims, 29, seed=3)
+  _, X_test, Y_test = _net(layer_dims, 11, seed=4)
+  host = [np.asarray(a, np.float64) for a in (X, Y, X_test, Y_test)]   # as the apps pass them
+  config = ml_collections.ConfigDict({"course_compat": False})
+  with counted_compiles() as seen:
+    accs = runner_models.train_test_accuracies(config, params, arch, *host)
+  assert len(seen) == 1
+  assert accs == {"train_accuracy": float(dense.accuracy(params, X, Y, arch)),
+                  "test_accuracy": float(dense.accuracy(params, X_test, Y_test, arch))}
+
+
+def test_device_array_casts_host_values_without_compiling_and_as_jax_rounds():
+  rng = np.random.RandomState(5)
+  x = rng.randn(3, 17) * 1e3   # float64 values that float32 must round
+  with counted_compiles() as seen:
+    as32 = arrays.device_array(x, jnp.float32)
+    labels = arrays.device_array(rng.rand(2, 19) < 0.5, bool)
+    step = arrays.device_array(7, jnp.int32)
+    zeros = arrays.device_zeros((4, 1), jnp.float32)
+  assert seen == []
+  assert as32.dtype == jnp.float32 and labels.dtype == jnp.bool_ and step.dtype == jnp.int32
+  assert np.array_equal(np.asarray(as32), np.asarray(jnp.asarray(x, jnp.float32)))
+  assert np.array_equal(np.asarray(zeros), np.zeros((4, 1), np.float32))
+  assert arrays.device_array(x, jnp.float64).dtype == jnp.float32   # x64 off: as JAX does
+  on_device = jnp.asarray(x, jnp.float32)
+  assert arrays.device_array(on_device, jnp.float32) is on_device   # stays on the device
+  traced = jax.jit(lambda a: arrays.device_array(a, jnp.float32) * 2)(on_device)
+  assert np.array_equal(np.asarray(traced), 2 * np.asarray(on_device))

@@ -8,6 +8,7 @@ output: one formula, one place.
 """
 import jax.numpy as jnp
 
+from dlcourse import arrays
 from dlcourse.models.dense import Architecture
 
 
@@ -17,7 +18,7 @@ def architecture(n_x):
 
 def initialize_zeros(n_x, dtype=jnp.float32):
   """The course's initialize_with_zeros: w = 0 (as W1 = w^T), b = 0."""
-  return {"W1": jnp.zeros((1, n_x), dtype), "b1": jnp.zeros((1, 1), dtype)}
+  return {"W1": arrays.device_zeros((1, n_x), dtype), "b1": arrays.device_zeros((1, 1), dtype)}
 
 
 def to_course(params):

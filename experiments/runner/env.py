@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import minibatch, train, validation
+from dlcourse import arrays, minibatch, train, validation
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError, DLCourseError
 from dlcourse.models import dense
@@ -144,7 +144,7 @@ class Env:
                   method=config.get("method", "manual"), dropout_layers=tuple(dropout_layers))
     chunk = self._chunk_length(num_iterations, record_every)
     dtype = float_dtype(config)
-    X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
+    X, Y = arrays.device_array(X, dtype), arrays.device_array(Y, dtype)
     dynamic = dict(lambd=lambd, keep_prob=keep_prob, key=key, fixed_masks=fixed_masks)
     programs = _GDPrograms(X, Y, config.learning_rate, static, dynamic)
     fingerprint = _fingerprint(config, X, Y, static, dynamic)
@@ -166,11 +166,11 @@ class Env:
     dense.check_params(params, arch)
     if permutations is not None:
       minibatch.check_permutations(permutations, np.shape(X)[1], num_epochs)
-      permutations = jnp.asarray(permutations, jnp.int32)
+      permutations = arrays.device_array(permutations, jnp.int32)
     elif key is None:
       raise ConfigError("mini-batch shuffling needs either permutations or a PRNG key")
     dtype = float_dtype(config)
-    X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
+    X, Y = arrays.device_array(X, dtype), arrays.device_array(Y, dtype)
     static = dict(arch=arch, num_iterations=num_epochs, record_every=record_every,
                   method=config.get("method", "manual"), dropout_layers=())
     dynamic = dict(lambd=0.0, keep_prob=1.0, key=key, fixed_masks=permutations)
@@ -331,10 +331,10 @@ class _GDPrograms:
       static = dict(self.static, num_iterations=length)
       self.compiled[length] = train.train_gd_jit.lower(
           params, self.X, self.Y, self.lr, **static, **self.dynamic,
-          start_step=jnp.asarray(start)).compile()
+          start_step=arrays.device_array(start, jnp.int32)).compile()
       self.compile_s += time.perf_counter() - begin
     return self.compiled[length](params, self.X, self.Y, self.lr, **self.dynamic,
-                                 start_step=jnp.asarray(start))
+                                 start_step=arrays.device_array(start, jnp.int32))
 
 
 def _keyed_table(key, num_epochs, m):
@@ -365,7 +365,8 @@ class _EpochPrograms:
           num_epochs=length).compile()
       self.compile_s += time.perf_counter() - begin
     state, costs = self.compiled[length](state, self.X, self.Y, self.permutations)
-    return train.TrainResult(state, costs[::self.record_every])
+    # Sliced on the host: an eager slice on the device compiles a program per shape.
+    return train.TrainResult(state, np.asarray(costs)[::self.record_every])
 
 
 # -- resume fingerprints and the NaN stop -------------------------------------------

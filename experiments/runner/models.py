@@ -8,7 +8,7 @@ import contextlib
 import jax
 import jax.numpy as jnp
 
-from dlcourse import initializers
+from dlcourse import arrays, initializers
 from dlcourse.models import dense
 
 
@@ -37,14 +37,21 @@ def init_params(config, layer_dims, scheme, scale=None):
 def accuracy(params, X, Y, arch, config):
   """Accuracy as a Python float in [0, 1], in the config's precision."""
   dtype = float_dtype(config)
-  return float(dense.accuracy(params, jnp.asarray(X, dtype), jnp.asarray(Y, dtype), arch))
+  return float(dense.accuracy(params, arrays.device_array(X, dtype),
+                              arrays.device_array(Y, dtype), arch))
 
 
 def train_test_accuracies(config, params, arch, train_x, train_y, test_x=None, test_y=None):
-  """{"train_accuracy", "test_accuracy"} of ``params`` (test None without a test set)."""
-  return {"train_accuracy": accuracy(params, train_x, train_y, arch, config),
-          "test_accuracy": None if test_x is None else accuracy(params, test_x, test_y,
-                                                                arch, config)}
+  """{"train_accuracy", "test_accuracy"} of ``params`` (test None without a test set),
+  both from one compiled program."""
+  if test_x is None:
+    return {"train_accuracy": accuracy(params, train_x, train_y, arch, config),
+            "test_accuracy": None}
+  dtype = float_dtype(config)
+  sets = [(arrays.device_array(X, dtype), arrays.device_array(Y, dtype))
+          for X, Y in ((train_x, train_y), (test_x, test_y))]
+  train, test = dense.accuracies(params, sets, arch)
+  return {"train_accuracy": float(train), "test_accuracy": float(test)}
 
 
 def fit_result(config, fit, arch, train_x, train_y, test_x=None, test_y=None, *,
