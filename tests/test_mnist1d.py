@@ -289,3 +289,28 @@ def test_any_optax_optimizer_by_name():
   assert isinstance(app.make_optimizer("adam", 1e-3), optax.GradientTransformation)
   with pytest.raises(ConfigError, match="optax:<name>"):
     app.make_optimizer("optax:no_such_thing", 1e-3)
+
+
+def test_toolbox_variant_runs_every_tool_and_the_search_in_one_record(arrays, monkeypatch):
+  """The toolbox variant (every report row plus the search in one run), tiny: each tool's
+  row carries its own settings and per-seed summaries, the timings add up its programs,
+  and its markdown is the report's table with the search's best."""
+  monkeypatch.setattr(mnist1d, "generate", lambda seed: arrays)
+  config = configs.get_config("toolbox")
+  config.hidden_dims, config.num_epochs, config.num_seeds, config.record_every = (8,), 1, 1, 1
+  config.search_num, config.search_num_epochs, config.width_range = 2, 1, (4, 8)
+  env, _ = stand_in_env(None)
+  record, figures = app.run(config, env)
+  rows = record["metrics"]["toolbox"]
+  assert list(rows) == [*app.TOOLBOX_ROWS, "search"]
+  assert rows["logistic"]["settings"]["model"] == "logistic"
+  assert rows["dropout"]["settings"]["keep_prob"] == configs.TOOLS["dropout"]["keep_prob"]
+  assert rows["all"]["settings"]["batchnorm"] and rows["all"]["settings"]["init"] == "he"
+  assert all(0.0 <= row["test"]["mean"] <= 1.0 for row in rows.values())
+  assert record["test_accuracy"] == rows["all"]["test"]["mean"]   # the main row
+  assert 4 <= rows["search"]["best"]["width"] <= 8
+  parts = [rows[name][k] for name in app.TOOLBOX_ROWS for k in ("compile_s", "train_s")]
+  assert record["timings"]["train_s"] + record["timings"]["compile_s"] > sum(parts)
+  markdown = app.report_markdown(record)
+  assert markdown.count("\n| ") == len(rows) + 1 and "Search best (dev" in markdown
+  assert figures["search.png"].startswith(b"\x89PNG")
