@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from dlcourse import validation
 from dlcourse.errors import ConfigError
 
-__all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay"]
+__all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay", "course_decay"]
 
 Schedule = Callable[[Any], jax.Array]
 
@@ -108,6 +108,32 @@ def fixed_interval_decay(
     drops = epoch // time_interval
     return learning_rate0 / (1 + decay_rate * drops)
 
+  return schedule
+
+
+def course_decay(learning_rate0: Any, decay_rate: Any, time_interval: Any,
+                 steps_per_epoch: int = 1, course_timing: bool = False) -> Schedule:
+  """``lr = learning_rate0 / (1 + decay_rate * floor(epoch / time_interval))``: the
+  course's decays as one formula whose three numbers may be traced arrays.
+
+  ``time_interval = 1`` is the inverse-time decay, ``decay_rate = 0`` no decay at all
+  (``lr = learning_rate0 / 1``, exactly ``learning_rate0``). With the three numbers in
+  an optimizer's state (``optax.inject_hyperparams``) one compiled program serves every
+  value of them. Nothing here checks them (a traced value cannot be checked): the
+  caller checks the config's values first, as ``fixed_interval_decay`` does.
+
+  Args:
+    learning_rate0, decay_rate, time_interval: scalars or traced arrays; an integer
+      ``time_interval`` keeps the floor division in integers.
+    steps_per_epoch: mini-batches per epoch, a positive integer (static).
+    course_timing: apply the notebook's one-epoch delay (see the module docstring).
+  """
+  steps_per_epoch = validation.positive_int("steps_per_epoch", steps_per_epoch)
+  validation.flag("course_timing", course_timing)
+
+  def schedule(step):
+    epoch = _epoch(step, steps_per_epoch, course_timing)
+    return learning_rate0 / (1 + decay_rate * (epoch // time_interval))
   return schedule
 
 

@@ -107,3 +107,31 @@ def test_bad_config_is_refused_before_init_or_compile(monkeypatch, overrides, co
   monkeypatch.setattr(runner_models, "init_params", reached)
   with pytest.raises(ConfigError):
     c2w2_optimization.run(config_for(course_compat=course_compat, **overrides), Env.plain())
+
+
+def _lowered_text(config):
+  """The training program's HLO for config (what JAX's compilation cache keys on)."""
+  X, Y = c2w2_optimization.data.moons()
+  with runner.precision(config):
+    optimizer = c2w2_optimization.check_config(config, X.shape[1])
+    arch = c2w2_optimization.dense.Architecture.make((2, 5, 2, 1))
+    params = runner.init_params(config, arch.layer_dims, "he")
+    dtype = runner.float_dtype(config)
+    state = minibatch.init_state(params, optimizer)
+    table = minibatch.course_permutations(X.shape[1], 3, seed=config.shuffle_seed)
+    return minibatch.train_epochs_jit.lower(
+        state, X.astype(dtype), Y.astype(dtype), table, arch=arch, optimizer=optimizer,
+        batch_size=config.batch_size, num_epochs=3).as_text()
+
+
+def test_rows_differing_in_rate_and_decay_share_one_program():
+  """The learning rate, decay rate and interval are the optimizer's state, not constants:
+  the report's GD rows (no decay, inverse time, fixed interval; two learning rates) lower
+  to one program, which JAX's compilation cache then compiles once. Another optimizer is
+  another program."""
+  rows = [config_for(course_compat=True, **overrides) for overrides in (
+      {}, {"learning_rate": 0.1, "lr_decay": "inverse_time"},
+      {"learning_rate": 0.1, "lr_decay": "fixed_interval", "time_interval": 7}, )]
+  texts = {_lowered_text(config) for config in rows}
+  assert len(texts) == 1
+  assert _lowered_text(config_for(course_compat=True, optimizer="momentum")) not in texts

@@ -263,3 +263,31 @@ def test_integral_float_steps_per_epoch_counts_whole_epochs():
     assert float(as_float(step)) == float(as_int(step))
   assert float(as_int(5)) == pytest.approx(1.0 / 3)  # step 5 is in epoch 2
 
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_course_decay_with_traced_numbers_is_each_decay_to_the_bit(x64):
+  """course_decay, its numbers traced (as optax.inject_hyperparams passes them): time
+  interval 1 is inverse_time_decay, decay rate 0 the constant rate, and any interval
+  fixed_interval_decay, bit for bit at every step (float32 and float64)."""
+  steps = np.arange(0, 5 * 30, 7)
+
+  @jax.jit
+  def traced(lr0, rate, interval, step):
+    return schedules.course_decay(lr0, rate, interval, steps_per_epoch=5,
+                                  course_timing=True)(step)
+
+  with jax.enable_x64(x64):
+    dtype = jnp.float64 if x64 else jnp.float32
+    as_traced = lambda lr0, rate, interval: np.array(
+        [traced(jnp.asarray(lr0, dtype), jnp.asarray(rate, dtype), jnp.asarray(interval),
+                jnp.asarray(s, jnp.int32)) for s in steps])
+    expected = {
+        (0.1, 1.0, 1): schedules.inverse_time_decay(0.1, 1.0, 5, course_timing=True),
+        (0.1, 0.3, 4): schedules.fixed_interval_decay(0.1, 0.3, 4, 5, course_timing=True),
+        (0.0007, 0.0, 1): lambda step: jnp.asarray(0.0007, dtype)}
+    for numbers, schedule in expected.items():
+      ours = as_traced(*numbers)
+      theirs = np.array([jax.jit(schedule)(jnp.asarray(s, jnp.int32)) for s in steps])
+      assert ours.dtype == theirs.dtype == np.dtype(dtype)
+      np.testing.assert_array_equal(ours, theirs)
