@@ -134,8 +134,6 @@ class Spec(NamedTuple):
   init: str
   dropout: bool
   optimizer: str
-  lr_decay: str
-  decay_base: float
   batch_size: int
   num_epochs: int
   record_every: int       # epochs per block (a cost record and an eval after each)
@@ -153,6 +151,7 @@ class Hypers(NamedTuple):
   lambd: jax.Array
   keep_prob: jax.Array
   width: jax.Array
+  log_decay_base: jax.Array   # log of the learning rate's decay per epoch; 0: no decay
 
 
 def architecture(config):
@@ -196,8 +195,9 @@ def make_spec(config, arch, num_epochs, m, *, masked_width=False):
     bn.check_epsilon(config.bn_epsilon)
     bn.check_momentum(config.bn_momentum)
   make_optimizer(config.optimizer, 0.01)   # refuses an unknown optimizer name now
+  log_decay_base(config)   # refuses a bad decay_base now
   return Spec(arch, bool(config.batchnorm), config.init, dropout, config.optimizer,
-              config.lr_decay, float(config.decay_base), batch_size, num_epochs,
+              batch_size, num_epochs,
               int(config.record_every), bool(config.shuffle), config.method,
               float(config.bn_epsilon), float(config.bn_momentum), bool(masked_width))
 
@@ -213,12 +213,23 @@ def make_optimizer(name, learning_rate):
                     f"'optax:<name>' (e.g. optax:adamw), got {name!r}")
 
 
-def learning_rate_schedule(spec, learning_rate, steps_per_epoch):
-  """lr (a traced scalar), or step -> lr0 * base ** epoch for lr_decay='exponential'."""
-  if spec.lr_decay == "none":
-    return learning_rate
-  unit = schedules.exponential_decay(1.0, spec.decay_base, steps_per_epoch)
-  return lambda step: learning_rate * unit(step)
+def log_decay_base(config):
+  """``Hypers.log_decay_base`` of the config: log(decay_base) for lr_decay='exponential'
+  (checked as ``schedules.exponential_decay`` checks it), 0 for none."""
+  if config.lr_decay == "none":
+    return 0.0
+  schedules.exponential_decay(1.0, config.decay_base)
+  return math.log(config.decay_base)
+
+
+def learning_rate_schedule(learning_rate, log_decay_base, steps_per_epoch):
+  """step -> lr0 * base ** epoch, as exp(epoch log base) (``schedules.exponential_decay``)
+  with both numbers traced: log base 0 is no decay (lr0 * exp(0), exactly lr0), so a
+  row with decay and one without share one compiled program."""
+  def schedule(step):
+    epoch = jnp.asarray(step) // steps_per_epoch
+    return learning_rate * jnp.exp(epoch * log_decay_base)
+  return schedule
 
 
 def benchmark_init(key, layer_dims, dtype):
@@ -340,8 +351,9 @@ def init_models(hypers, *, spec, dtype):
   A program of its own, apart from training: it runs once, so it keeps the default
   compiler options where training takes the slower-to-compile ones
   (``runner.long_run_compiler_options``), and rows that share the architecture and the
-  init share it (the seeds are its input). Its random draws (a rolled loop per draw on the CPU) took ~0.8
-  of the ~1.9 s that XLA spent on the MLP's training program when it was part of it.
+  init share it (the seeds are its input). Its random draws (a rolled loop per draw on
+  the CPU) took ~0.8 of the ~1.9 s that XLA spent on the MLP's training program when it
+  was part of it.
   The same values to the bit (tests/test_mnist1d.py)."""
   return jax.vmap(lambda h: init_one(h, spec=spec, dtype=dtype))(hypers)
 
@@ -354,7 +366,7 @@ def train_one(hypers, start, X, Y, eval_sets, *, spec):
   blocks). Vmappable over ``hypers`` and ``start``."""
   steps_per_epoch = X.shape[1] // spec.batch_size
   tx = make_optimizer(spec.optimizer, learning_rate_schedule(
-      spec, hypers.learning_rate, steps_per_epoch))
+      hypers.learning_rate, hypers.log_decay_base, steps_per_epoch))
   grad_fn = make_grad_fn(spec, hypers.lambd, hypers.keep_prob)
   batching = (loop.Epochs(spec.batch_size, key=start.shuffle_key) if spec.shuffle
               else loop.InOrder(spec.batch_size))
@@ -407,7 +419,7 @@ def run_models(spec, hypers, X, Y, eval_sets, dtype):
   eval_sets = tuple((jnp.asarray(Xe, dtype), jnp.asarray(Ye, dtype)) for Xe, Ye in eval_sets)
   hypers = Hypers(jnp.asarray(hypers.seed, jnp.int32), jnp.asarray(hypers.learning_rate, dtype),
                   jnp.asarray(hypers.lambd, dtype), jnp.asarray(hypers.keep_prob, dtype),
-                  jnp.asarray(hypers.width, jnp.int32))
+                  jnp.asarray(hypers.width, jnp.int32), jnp.asarray(hypers.log_decay_base, dtype))
   backend = jax.default_backend()
   start_s = time.perf_counter()
   start = init_models(hypers, spec=init_spec(spec), dtype=np.dtype(dtype).name)
@@ -427,7 +439,7 @@ def seed_hypers(config, num_seeds, width):
   k = int(num_seeds)
   full = lambda v: np.full(k, v)
   return Hypers(config.seed + np.arange(k), full(config.learning_rate), full(config.lambd),
-                full(config.keep_prob), full(width))
+                full(config.keep_prob), full(width), full(log_decay_base(config)))
 
 
 def recorded_epochs(num_epochs, record_every):
@@ -476,7 +488,8 @@ def search_hypers(config):
   rng = np.random.RandomState(int(config.search_seed) + 1)
   widths = np.clip(np.rint(sweep.log_uniform(rng, (math.log10(low), math.log10(high)),
                                              drawn.num_models)), low, high).astype(np.int64)
-  return Hypers(drawn.seed, drawn.learning_rate, drawn.lambd, drawn.keep_prob, widths)
+  return Hypers(drawn.seed, drawn.learning_rate, drawn.lambd, drawn.keep_prob, widths,
+                np.full(drawn.num_models, log_decay_base(config)))
 
 
 SEARCH_BUCKETS = 3

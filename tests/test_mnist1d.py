@@ -160,7 +160,8 @@ def test_init_program_and_final_accuracy(arrays, num_epochs):
   spec = app.make_spec(config, arch, num_epochs, X.shape[1])
   hypers = app.seed_hypers(config, 2, 16)
   hypers = app.Hypers(jnp.asarray(hypers.seed, jnp.int32), *(
-      jnp.asarray(v, jnp.float32) for v in hypers[1:4]), jnp.asarray(hypers.width, jnp.int32))
+      jnp.asarray(v, jnp.float32) for v in hypers[1:4]), jnp.asarray(hypers.width, jnp.int32),
+      jnp.asarray(hypers.log_decay_base, jnp.float32))
   start = app.init_models(hypers, spec=app.init_spec(spec), dtype="float32")
   one = app.init_one(jax.tree.map(lambda v: v[1], hypers), spec=spec, dtype="float32")
   np.testing.assert_array_equal(start.params["W1"][1], one.params["W1"])
@@ -314,3 +315,42 @@ def test_toolbox_variant_runs_every_tool_and_the_search_in_one_record(arrays, mo
   markdown = app.report_markdown(record)
   assert markdown.count("\n| ") == len(rows) + 1 and "Search best (dev" in markdown
   assert figures["search.png"].startswith(b"\x89PNG")
+
+
+def test_decay_is_a_traced_number_so_decay_and_mlp_share_a_program(arrays):
+  """The learning-rate decay is Hypers.log_decay_base (0: none), not a constant: the MLP
+  and its decay row lower to one training program (compiled once, through JAX's
+  compilation cache), and an unknown or bad decay is still refused before compiling."""
+  import jax.numpy as jnp
+  X, Y = arrays["train_x"][:, :200], arrays["train_y"][:, :200]
+  texts = set()
+  for variant in ("mlp", "decay"):
+    config = configs.get_config(variant)
+    config.hidden_dims, config.num_epochs, config.num_seeds = (8,), 1, 1
+    arch = app.architecture(config)
+    spec = app.make_spec(config, arch, 1, X.shape[1])
+    hypers = app.seed_hypers(config, 1, 8)
+    assert float(hypers.log_decay_base[0]) == (
+        0.0 if variant == "mlp" else np.log(config.decay_base))
+    hypers = app.Hypers(*(jnp.asarray(v) for v in hypers))
+    start = app.init_models(hypers, spec=app.init_spec(spec), dtype="float32")
+    X_, Y_ = jnp.asarray(X, jnp.float32), jnp.asarray(Y, jnp.float32)
+    texts.add(app.train_models.lower(hypers, start, X_, Y_, ((X_, Y_),), spec=spec).as_text())
+  assert len(texts) == 1
+  for bad in ({"lr_decay": "cosine"}, {"lr_decay": "exponential", "decay_base": 1.5}):
+    config = configs.get_config("mlp")
+    config.update(bad)
+    with pytest.raises(ConfigError):
+      app.make_spec(config, app.architecture(config), 1, X.shape[1])
+
+
+def test_learning_rate_schedule_is_the_exponential_decay_and_exactly_lr_without_it():
+  import jax.numpy as jnp
+  from dlcourse import schedules
+  steps = np.arange(0, 400, 13)
+  lr, base = np.float32(0.01), 0.98
+  ours = app.learning_rate_schedule(lr, jnp.float32(np.log(base)), 40)
+  theirs = schedules.exponential_decay(1.0, base, 40)
+  np.testing.assert_array_equal([ours(s) for s in steps], [lr * theirs(s) for s in steps])
+  flat = app.learning_rate_schedule(lr, jnp.float32(0.0), 40)
+  assert all(float(flat(s)) == float(lr) for s in steps)
