@@ -21,17 +21,38 @@ TITLE_LINE_IN = 0.22
 TITLE_LINE_CHARS = 55  # about what a 6-inch figure's 12-point title line holds
 
 
+# A row of panels under a figure title (suptitle): the gap between panels holds the right
+# panel's y tick labels and y label; the top holds the figure title's line and the
+# panels' own titles (PANEL_TITLE_LINE_IN per line of their smaller font).
+PANEL_GAP_IN = 1.05
+SUPTITLE_IN = 0.45
+PANEL_TITLE_LINE_IN = 0.2
+
+
 def axes_margins(title):
   """``AXES_MARGINS`` with the top widened for a title of several lines."""
   left, right, bottom, top = AXES_MARGINS
   return left, right, bottom, top + TITLE_LINE_IN * title.count("\n")
 
 
+def panels_margins(panel_title_lines=1):
+  """(left, right, bottom, top, gap) in inches of a row of panels with a one-line figure
+  title and panel titles of ``panel_title_lines`` lines."""
+  left, right, bottom, _ = AXES_MARGINS
+  return (left, right, bottom, SUPTITLE_IN + PANEL_TITLE_LINE_IN * panel_title_lines,
+          PANEL_GAP_IN)
+
+
 def _fixed_margins(fig, margins):
-  left, right, bottom, top = margins
+  """Margins (left, right, bottom, top[, gap between a row's panels]) in inches."""
+  left, right, bottom, top = margins[:4]
   width, height = fig.get_size_inches()
+  columns = max(1, len(fig.axes))
+  gap = margins[4] if len(margins) > 4 else 0.0
+  panel_width = (width - left - right - gap * (columns - 1)) / columns
   fig.subplots_adjust(left=left / width, right=1 - right / width,
-                      bottom=bottom / height, top=1 - top / height)
+                      bottom=bottom / height, top=1 - top / height,
+                      wspace=gap / panel_width if columns > 1 else None)
 
 
 def _shown_tick_labels(axis, limits):
@@ -40,17 +61,27 @@ def _shown_tick_labels(axis, limits):
           if low <= tick <= high]
 
 
+def _axes_texts(ax):
+  """The texts an axes draws: its title and, with its axis on, the axis labels, offset
+  texts and shown tick labels."""
+  if not ax.axison:  # axis("off") draws no axis texts
+    return [ax.title]
+  return [ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
+          ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
+          *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
+
+
 def _labels_inside(fig):
-  """Whether every axes' title, axis labels, offset texts and shown tick labels lie
-  within the figure as last drawn (a title may be wider than the figure: no layout
-  could help that, so only its height counts)."""
+  """Whether every axes' texts (``_axes_texts``) lie within the figure as last drawn (a
+  title may be wider than the figure: no layout could help that, so only its height
+  counts), none reaches into another axes with its axis on (side-by-side panels), and
+  a figure title sits above every axes title."""
   renderer, box = fig.canvas.get_renderer(), fig.bbox
+  framed = [ax for ax in fig.axes if ax.axison]
+  titles_top = box.y0
   for ax in fig.axes:
-    texts = [ax.title] if not ax.axison else [  # axis("off") draws no axis texts
-        ax.title, ax.xaxis.label, ax.yaxis.label, ax.xaxis.offsetText,
-        ax.yaxis.offsetText, *_shown_tick_labels(ax.xaxis, ax.get_xlim()),
-        *_shown_tick_labels(ax.yaxis, ax.get_ylim())]
-    for text in texts:
+    others = [other.get_window_extent(renderer) for other in framed if other is not ax]
+    for text in _axes_texts(ax):
       if not text.get_visible() or not text.get_text():
         continue
       extent = text.get_window_extent(renderer)
@@ -58,6 +89,15 @@ def _labels_inside(fig):
         return False
       if text is not ax.title and (extent.x0 < box.x0 or extent.x1 > box.x1):
         return False
+      if any(extent.overlaps(other) for other in others):
+        return False
+      if text is ax.title:
+        titles_top = max(titles_top, extent.y1)
+  suptitle = getattr(fig, "_suptitle", None)
+  if suptitle is not None and suptitle.get_visible() and suptitle.get_text():
+    extent = suptitle.get_window_extent(renderer)
+    if extent.y1 > box.y1 or extent.y0 < titles_top:
+      return False
   return True
 
 
@@ -216,7 +256,7 @@ def circle_fit(r, area, theta, *, title, extra=None, intercept=0.0):
   axes[0].set_title("linear axes")
   axes[1].set_title("log-log axes")
   fig.suptitle(title)
-  return _png(fig)
+  return _png(fig, panels_margins())
 
 
 def descent_paths(panels, *, title, xlabel="parameter", ylabel="cost J"):
@@ -242,7 +282,8 @@ def descent_paths(panels, *, title, xlabel="parameter", ylabel="cost J"):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper center")
   fig.suptitle(title)
-  return _png(fig)
+  lines = max(1 + bool(panel.get("note")) for panel in panels)
+  return _png(fig, panels_margins(lines))
 
 
 def step_lengths(series, *, title):

@@ -132,3 +132,44 @@ def test_one_axes_figures_fit_the_report_margins(monkeypatch):
   for fig in figures:
     fig.canvas.draw()
     _texts_inside_the_figure(fig)
+
+
+def _panel_paths():
+  w = np.linspace(-3, 3, 50)
+  panel = lambda name, note=None: {"curve": (w, w**2 * 1e5),
+                                   "path": (w[::10], w[::10]**2 * 1e5),
+                                   "title": name, **({"note": note} if note else {})}
+  return [panel("too small: alpha = 2e-06", "step ratio 0.932; cost 3.092e+04"),
+          panel("right: alpha = 2e-05"), panel("too large", "diverged")]
+
+
+def test_panel_figures_fit_their_fixed_margins(monkeypatch):
+  """The first lessons' rows of panels under a figure title (descent paths, the circle
+  fit) hold in ``panels_margins``: texts inside, none reaching into the next panel, the
+  figure title above the panels' two-line titles; no tight_layout."""
+  figures, laid_out = [], []
+  monkeypatch.setattr(plots.plt, "close", figures.append)
+  monkeypatch.setattr(plots.matplotlib.figure.Figure, "tight_layout",
+                      lambda fig, *a, **k: laid_out.append(fig))
+  plots.descent_paths(_panel_paths(), xlabel="theta", ylabel="J(theta)",
+                      title="Circle area, J(theta) = 1/(2m) sum (theta r^2 - area)^2: 12 steps")
+  r = np.array([1.0, 1.4, 2.0, 10.0, 20.0])
+  plots.circle_fit(r, np.pi * r**2, 3.14, title="area = theta r^2 learned from 5 circles",
+                   extra=(r * 3, np.pi * 9 * r**2))
+  assert len(figures) == 2 and laid_out == []
+  for fig in figures:
+    fig.canvas.draw()
+    _texts_inside_the_figure(fig)
+    assert plots._labels_inside(fig)
+
+
+def test_panels_too_close_or_a_low_figure_title_fall_back_to_tight_layout(monkeypatch):
+  """No gap between panels puts the right panel's y labels into the left one, and no top
+  margin the figure title into the panel titles: both are laid out by tight_layout."""
+  laid_out = []
+  monkeypatch.setattr(plots.matplotlib.figure.Figure, "tight_layout",
+                      lambda fig, *a, **k: laid_out.append(fig))
+  for margins in ((0.95, 0.25, 0.6, 0.85, 0.0), (0.95, 0.25, 0.6, 0.2, 1.05)):
+    monkeypatch.setattr(plots, "panels_margins", lambda lines, m=margins: m)
+    plots.descent_paths(_panel_paths(), xlabel="w", ylabel="J(w)", title="a figure title")
+  assert len(laid_out) == 2
