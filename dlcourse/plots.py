@@ -47,12 +47,12 @@ def _fixed_margins(fig, margins):
   """Margins (left, right, bottom, top[, gap between a row's panels]) in inches."""
   left, right, bottom, top = margins[:4]
   width, height = fig.get_size_inches()
-  columns = max(1, len(fig.axes))
-  gap = margins[4] if len(margins) > 4 else 0.0
-  panel_width = (width - left - right - gap * (columns - 1)) / columns
+  wspace = None   # without a gap: matplotlib's own spacing between subplots
+  if len(margins) > 4 and len(fig.axes) > 1:
+    columns, gap = len(fig.axes), margins[4]
+    wspace = gap / ((width - left - right - gap * (columns - 1)) / columns)
   fig.subplots_adjust(left=left / width, right=1 - right / width,
-                      bottom=bottom / height, top=1 - top / height,
-                      wspace=gap / panel_width if columns > 1 else None)
+                      bottom=bottom / height, top=1 - top / height, wspace=wspace)
 
 
 def _shown_tick_labels(axis, limits):
