@@ -26,4 +26,4 @@ def device_array(x, dtype):
 def device_zeros(shape, dtype):
   """``jnp.zeros(shape, dtype)`` made on the host (eager ``jnp.zeros`` compiles a
   ``broadcast_in_dim`` per shape)."""
-  return device_array(np.zeros(shape, jax.dtypes.canonicalize_dtype(dtype)), dtype)
+  return device_array(np.zeros(shape), dtype)

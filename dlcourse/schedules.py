@@ -26,7 +26,8 @@ import jax.numpy as jnp
 from dlcourse import validation
 from dlcourse.errors import ConfigError
 
-__all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay", "course_decay"]
+__all__ = ["inverse_time_decay", "fixed_interval_decay", "exponential_decay", "course_decay",
+           "exponential_decay_of_log"]
 
 Schedule = Callable[[Any], jax.Array]
 
@@ -159,7 +160,17 @@ def exponential_decay(
 
   # exp(epoch * log(base)) with log(base) taken in double precision: a float32
   # `base ** epoch` would raise the rounding error of `base` to the power epoch.
-  log_base = math.log(base)
+  return exponential_decay_of_log(learning_rate0, math.log(base), steps_per_epoch,
+                                  course_timing)
+
+
+def exponential_decay_of_log(learning_rate0: Any, log_base: Any, steps_per_epoch: int = 1,
+                             course_timing: bool = False) -> Schedule:
+  """``lr = learning_rate0 * exp(epoch * log_base)``, ``exponential_decay`` with both
+  numbers possibly traced arrays (``log_base = 0``: no decay, exactly ``learning_rate0``),
+  so that one compiled program serves every value. Unchecked, as ``course_decay``."""
+  steps_per_epoch = validation.positive_int("steps_per_epoch", steps_per_epoch)
+  validation.flag("course_timing", course_timing)
 
   def schedule(step):
     epoch = _epoch(step, steps_per_epoch, course_timing)

@@ -21,20 +21,6 @@ OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
 LR_DECAYS = ("none", "inverse_time", "fixed_interval")
 
 
-def learning_rate(config, steps_per_epoch):
-  """alpha, or the decay schedule step -> alpha (steps are mini-batches)."""
-  if config.lr_decay not in LR_DECAYS:
-    raise ConfigError(f"lr_decay must be one of {LR_DECAYS}, got {config.lr_decay!r}")
-  validation.learning_rate(config.learning_rate)
-  timing = dict(steps_per_epoch=steps_per_epoch, course_timing=config.course_lr_timing)
-  if config.lr_decay == "inverse_time":
-    return schedules.inverse_time_decay(config.learning_rate, config.decay_rate, **timing)
-  if config.lr_decay == "fixed_interval":
-    return schedules.fixed_interval_decay(config.learning_rate, config.decay_rate,
-                                          config.time_interval, **timing)
-  return float(config.learning_rate)
-
-
 def update_rule(config, lr):
   """The course's update rule named by ``config.optimizer`` at learning rate ``lr`` (a
   number or a schedule); checks its hyperparameters."""
@@ -51,12 +37,18 @@ def update_rule(config, lr):
 
 def decay_numbers(config):
   """(learning_rate0, decay_rate, time_interval) of ``schedules.course_decay`` for the
-  config's lr_decay: no decay is decay_rate 0, inverse time is time_interval 1."""
+  config's lr_decay, checked: no decay is decay_rate 0, inverse time is time_interval 1."""
+  if config.lr_decay not in LR_DECAYS:
+    raise ConfigError(f"lr_decay must be one of {LR_DECAYS}, got {config.lr_decay!r}")
+  lr0 = validation.learning_rate(config.learning_rate)
+  validation.flag("course_lr_timing", config.course_lr_timing)
+  if config.lr_decay == "none":
+    return lr0, 0.0, 1
+  decay_rate = validation.non_negative_real("decay_rate", config.decay_rate)
   if config.lr_decay == "inverse_time":
-    return config.learning_rate, config.decay_rate, 1
-  if config.lr_decay == "fixed_interval":
-    return config.learning_rate, config.decay_rate, config.time_interval
-  return config.learning_rate, 0.0, 1
+    return lr0, decay_rate, 1
+  validation.positive_real("time_interval", config.time_interval)
+  return lr0, decay_rate, config.time_interval
 
 
 def make_optimizer(config, steps_per_epoch):
@@ -65,17 +57,16 @@ def make_optimizer(config, steps_per_epoch):
   (``optax.inject_hyperparams``): the rows that differ only in those numbers (GD with
   no decay, inverse-time and fixed-interval decay; each optimizer with and without decay)
   share one compiled program, where constants would compile one each (~0.3 s)."""
-  learning_rate(config, steps_per_epoch)   # the checks, with the decay's own messages
-  update_rule(config, config.learning_rate)
+  lr0, rate, interval = decay_numbers(config)
+  update_rule(config, lr0)   # its checks, before anything is traced
   timing = dict(steps_per_epoch=steps_per_epoch, course_timing=config.course_lr_timing)
 
   def rule(learning_rate0, decay_rate, time_interval):
     return update_rule(config, schedules.course_decay(learning_rate0, decay_rate,
                                                       time_interval, **timing))
 
-  lr0, decay_rate, time_interval = decay_numbers(config)
-  return optax.inject_hyperparams(rule)(learning_rate0=lr0, decay_rate=decay_rate,
-                                        time_interval=time_interval)
+  return optax.inject_hyperparams(rule)(learning_rate0=lr0, decay_rate=rate,
+                                        time_interval=interval)
 
 
 def shuffling(config, m):

@@ -215,21 +215,13 @@ def make_optimizer(name, learning_rate):
 
 def log_decay_base(config):
   """``Hypers.log_decay_base`` of the config: log(decay_base) for lr_decay='exponential'
-  (checked as ``schedules.exponential_decay`` checks it), 0 for none."""
+  (decay_base in (0, 1], as ``schedules.exponential_decay`` needs), 0 for none."""
   if config.lr_decay == "none":
     return 0.0
-  schedules.exponential_decay(1.0, config.decay_base)
-  return math.log(config.decay_base)
-
-
-def learning_rate_schedule(learning_rate, log_decay_base, steps_per_epoch):
-  """step -> lr0 * base ** epoch, as exp(epoch log base) (``schedules.exponential_decay``)
-  with both numbers traced: log base 0 is no decay (lr0 * exp(0), exactly lr0), so a
-  row with decay and one without share one compiled program."""
-  def schedule(step):
-    epoch = jnp.asarray(step) // steps_per_epoch
-    return learning_rate * jnp.exp(epoch * log_decay_base)
-  return schedule
+  base = validation.real_scalar("decay_base", config.decay_base)
+  if not 0 < base <= 1:
+    raise ConfigError(f"decay_base must lie in (0, 1], got {base!r}")
+  return math.log(base)
 
 
 def benchmark_init(key, layer_dims, dtype):
@@ -365,7 +357,8 @@ def train_one(hypers, start, X, Y, eval_sets, *, spec):
   eval-mode accuracy on each eval set after every block (a ``lax.scan`` over the
   blocks). Vmappable over ``hypers`` and ``start``."""
   steps_per_epoch = X.shape[1] // spec.batch_size
-  tx = make_optimizer(spec.optimizer, learning_rate_schedule(
+  # Both numbers traced: a row with decay and one without share one program.
+  tx = make_optimizer(spec.optimizer, schedules.exponential_decay_of_log(
       hypers.learning_rate, hypers.log_decay_base, steps_per_epoch))
   grad_fn = make_grad_fn(spec, hypers.lambd, hypers.keep_prob)
   batching = (loop.Epochs(spec.batch_size, key=start.shuffle_key) if spec.shuffle

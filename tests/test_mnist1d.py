@@ -337,20 +337,10 @@ def test_decay_is_a_traced_number_so_decay_and_mlp_share_a_program(arrays):
     X_, Y_ = jnp.asarray(X, jnp.float32), jnp.asarray(Y, jnp.float32)
     texts.add(app.train_models.lower(hypers, start, X_, Y_, ((X_, Y_),), spec=spec).as_text())
   assert len(texts) == 1
-  for bad in ({"lr_decay": "cosine"}, {"lr_decay": "exponential", "decay_base": 1.5}):
+  for bad in ({"lr_decay": "cosine"}, {"lr_decay": "exponential", "decay_base": 1.5},
+              {"lr_decay": "exponential", "decay_base": 0.0}):
     config = configs.get_config("mlp")
     config.update(bad)
     with pytest.raises(ConfigError):
       app.make_spec(config, app.architecture(config), 1, X.shape[1])
 
-
-def test_learning_rate_schedule_is_the_exponential_decay_and_exactly_lr_without_it():
-  import jax.numpy as jnp
-  from dlcourse import schedules
-  steps = np.arange(0, 400, 13)
-  lr, base = np.float32(0.01), 0.98
-  ours = app.learning_rate_schedule(lr, jnp.float32(np.log(base)), 40)
-  theirs = schedules.exponential_decay(1.0, base, 40)
-  np.testing.assert_array_equal([ours(s) for s in steps], [lr * theirs(s) for s in steps])
-  flat = app.learning_rate_schedule(lr, jnp.float32(0.0), 40)
-  assert all(float(flat(s)) == float(lr) for s in steps)

@@ -291,3 +291,16 @@ def test_course_decay_with_traced_numbers_is_each_decay_to_the_bit(x64):
       theirs = np.array([jax.jit(schedule)(jnp.asarray(s, jnp.int32)) for s in steps])
       assert ours.dtype == theirs.dtype == np.dtype(dtype)
       np.testing.assert_array_equal(ours, theirs)
+
+
+def test_exponential_decay_of_log_is_the_decay_and_exactly_lr0_without_it():
+  """With both numbers traced (MNIST-1D's per-model hyperparameters), the schedule is
+  exponential_decay's values bit for bit, and log base 0 gives lr0 itself at every step."""
+  steps = np.arange(0, 400, 13)
+  lr0, base = np.float32(0.01), 0.98
+  traced = jax.jit(lambda lr, log_base, step: schedules.exponential_decay_of_log(
+      lr, log_base, 40)(step))
+  ours = [traced(lr0, jnp.float32(math.log(base)), s) for s in steps]
+  theirs = [lr0 * schedules.exponential_decay(1.0, base, 40)(s) for s in steps]
+  np.testing.assert_array_equal(ours, theirs)
+  assert all(float(traced(lr0, jnp.float32(0.0), s)) == float(lr0) for s in steps)

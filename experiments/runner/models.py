@@ -44,14 +44,12 @@ def accuracy(params, X, Y, arch, config):
 def train_test_accuracies(config, params, arch, train_x, train_y, test_x=None, test_y=None):
   """{"train_accuracy", "test_accuracy"} of ``params`` (test None without a test set),
   both from one compiled program."""
-  if test_x is None:
-    return {"train_accuracy": accuracy(params, train_x, train_y, arch, config),
-            "test_accuracy": None}
   dtype = float_dtype(config)
-  sets = [(arrays.device_array(X, dtype), arrays.device_array(Y, dtype))
-          for X, Y in ((train_x, train_y), (test_x, test_y))]
-  train, test = dense.accuracies(params, sets, arch)
-  return {"train_accuracy": float(train), "test_accuracy": float(test)}
+  sets = [(train_x, train_y)] + ([] if test_x is None else [(test_x, test_y)])
+  accs = [float(a) for a in dense.accuracies(
+      params, [(arrays.device_array(X, dtype), arrays.device_array(Y, dtype))
+               for X, Y in sets], arch)]
+  return {"train_accuracy": accs[0], "test_accuracy": accs[1] if len(accs) > 1 else None}
 
 
 def fit_result(config, fit, arch, train_x, train_y, test_x=None, test_y=None, *,
