@@ -618,8 +618,10 @@ def machine_description():
 
 def versions():
   import jaxlib
+  import ml_dtypes
   out = {"python": platform.python_version(), "jax": jax.__version__,
-         "jaxlib": jaxlib.__version__, "numpy": np.__version__,
+         "jaxlib": jaxlib.__version__, "ml_dtypes": ml_dtypes.__version__,
+         "numpy": np.__version__,
          "backend": f"{jax.default_backend()} ({jax.device_count()} device)"}
   out["torch"] = torch_reference.version() if torch_reference.available() else "not installed"
   return out
@@ -842,7 +844,8 @@ def measure_course_runs(sizes, log):
   """The targets beyond training speed (skipped with --quick: each runs the report)."""
   if sizes is QUICK:
     return [course_runs.Target("course-compatible runs, the main job", "skipped (--quick)"),
-            course_runs.listing_target(course_runs.listing_seconds(1))]
+            course_runs.listing_target(course_runs.listing_seconds(1)),
+            course_runs.jax_import_row(course_runs.jax_import_seconds(1))]
   data_dir = data.resolve_data_dir(None) or REPO_ROOT.parent / "shared" / "data"
   data_dir = data_dir if (pathlib.Path(data_dir) / data.CAT_TRAIN_FILE).is_file() else None
   runs = course_runs.course_compat_runs(data_dir, sizes.reference_repeats) if data_dir \
@@ -850,10 +853,11 @@ def measure_course_runs(sizes, log):
   log("course-compatible runs: " + ("skipped (no cat files)" if runs is None else ", ".join(
       f"{k} ours {v['train_s']:.2f} s, NumPy {v['numpy64_s']:.2f} s" for k, v in runs.items())))
   job = course_runs.main_job(data_dir, log)
-  listing = course_runs.listing_seconds()
-  log(f"listing: {listing:.3f} s")
+  listing, jax_import = course_runs.listing_seconds(), course_runs.jax_import_seconds()
+  log(f"listing: {listing:.3f} s; import jax: {jax_import:.3f} s")
   return (course_runs.course_compat_targets(runs) + course_runs.main_job_targets(job)
-          + course_runs.compile_targets(job) + [course_runs.listing_target(listing)])
+          + course_runs.compile_targets(job) + [course_runs.listing_target(listing),
+                                                 course_runs.jax_import_row(jax_import)])
 
 
 if __name__ == "__main__":

@@ -303,14 +303,30 @@ def compile_targets(job):
 
 # --- the listing's start-up ---------------------------------------------------------
 
-def listing_seconds(repeats=3):
+def _best_wall(argv, repeats):
   best = np.inf
   for _ in range(repeats):
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "experiments"], cwd=REPO_ROOT, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run([sys.executable, *argv], cwd=REPO_ROOT, check=True, capture_output=True,
+                   timeout=60)
     best = min(best, time.perf_counter() - start)
   return best
+
+
+def listing_seconds(repeats=3):
+  return _best_wall(["-m", "experiments"], repeats)
+
+
+def jax_import_seconds(repeats=3):
+  """A fresh interpreter's ``import jax``: what every process that runs JAX (the CLI,
+  each report worker) pays before its first line of work."""
+  return _best_wall(["-c", "import jax"], repeats)
+
+
+def jax_import_row(seconds):
+  import ml_dtypes  # pylint: disable=import-outside-toplevel
+  return Target(f"python -c 'import jax' (ml_dtypes {ml_dtypes.__version__}): wall s "
+                "(no target)", f"{seconds:.3f} s", seconds, "", None)
 
 
 def listing_target(seconds):

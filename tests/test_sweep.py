@@ -308,6 +308,8 @@ def test_benchmark_quick_runs(tmp_path):
                         capture_output=True, text=True, timeout=240)
   assert done.returncode == 0, done.stderr[-3000:]
   text = results.read_text()
-  for heading in ("## Targets", "## Compile times", "## Scaling"):
+  for heading in ("### Training speed", "### Course-compatible runs", "### Compile times",
+                  "### Scaling"):
     assert heading in text
   assert "FLOP floor" in text and "bytes floor" in text and "model-it/s" in text
+  assert "(the listing)" in text and "import jax' (ml_dtypes" in text
