@@ -420,6 +420,22 @@ def test_xla_defaults_yield_to_the_users_flags_and_can_be_turned_off(monkeypatch
   assert all(flag in os.environ.get("XLA_FLAGS", "") for flag in cli.XLA_DEFAULTS)
 
 
+def test_a_process_that_runs_rows_settles_its_garbage_collector():
+  # In a child: the freeze and the threshold are the whole process's.
+  code = ("import gc\n"
+          "from experiments.runner import cli, report_worker\n"
+          "before = (gc.get_freeze_count(), gc.get_threshold())\n"
+          "report_worker.settle()\n"
+          "import sys\n"
+          "print(before[0], before[1][0], gc.get_freeze_count() > 10000, gc.get_threshold(),"
+          " 'jax' in sys.modules, 'matplotlib' in sys.modules)")
+  result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.split() == ["0", "700", "True", "(10000,", "10,", "10)", "True",
+                                   "True"]
+
+
 def test_long_runs_compile_with_xlas_fusion_emitters_unless_the_user_chose():
   ours = {"XLA_FLAGS": cli.configure_xla({})}
   assert cli.long_run_compiler_options("cpu", ours) == {"xla_cpu_use_fusion_emitters": True}

@@ -516,6 +516,8 @@ def main(argv=None):
                            "has its own config); use --only to choose rows")
     data_dir = cli.resolve_data_dir(flags.FLAGS.data_dir)
     workdir = pathlib.Path(flags.FLAGS.workdir or "runs/report")
+    if _JOBS.value <= 1:
+      report_worker.settle()  # the rows run in this process
     build_report(workdir, data_dir, only=_ONLY.value, gradcheck_on=not _SKIP_GRADCHECK.value,
                  workers=_JOBS.value, compilation_cache=flags.FLAGS.compilation_cache)
   except (cli.UsageError, DLCourseError) as e:

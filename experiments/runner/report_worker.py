@@ -23,6 +23,17 @@ def init_worker(slot=None, cores=None, compilation_cache=True):
   from experiments.runner import cli  # pylint: disable=import-outside-toplevel
   cli.configure_xla()  # sees the affinity: one core takes the one-core options
   cli.enable_compilation_cache(compilation_cache)
+  settle()
+
+
+def settle():
+  """Imports what every row uses (JAX, matplotlib, the runner), then ``cli.settle_gc``:
+  for a process that runs rows (a worker, or the report's own with one job)."""
+  # pylint: disable=import-outside-toplevel,unused-import
+  import jax  # noqa: F401
+  from dlcourse import plots  # noqa: F401  (matplotlib)
+  from experiments.runner import cli, env, schema  # noqa: F401
+  cli.settle_gc()
 
 
 def run_row(experiment, config, data_dir, skip_figures=()):
