@@ -734,7 +734,26 @@ NOTES = """\
 * MNIST-1D's trainers (minutes of training) compile with XLA's own fusion emitters
   (``runner.long_run_compiler_options``): 10 epochs on one core trained 10-17 % faster
   and compiled ~1 s slower (1.2-1.5 -> 2.1-2.5 s); every other program keeps the legacy
-  emitters.
+  emitters. ``--xla_cpu_opt_preset=FAST_COMPILE`` changed neither (the MLP: 1.18-1.24 s
+  with the emitters, 0.48-0.51 s without); perf finds no single hot spot in those
+  compiles (per-kernel MLIR pattern sets and contexts, LLVM, Python).
+* Other matrix libraries for the L-layer net's dots (2026-12-06, late; float32, two cores,
+  ms per iteration): YNNPACK (XLA's default) 1.47, Eigen
+  (``--xla_cpu_experimental_ynn_fusion_type=``) 1.61, XNNPACK 1.58, oneDNN 3.41; the
+  default stays. Float64 runs in Eigen (YNNPACK has no float64): one core, the forward
+  X^T W1^T at 39 GFLOP/s against 57 for the backward's dZ1 X^T (its K is 209, not
+  12288), with ~62 GFLOP/s per core at 2048^2: the float64 forward is the float64 rows'
+  gap.
+* Start-up (2026-12-06, late): ml_dtypes 0.7.0 took ~0.5 s to import (perf: numpy's
+  ``PyUFunc_AddLoop``; 0.6.0: 3 ms), paid by every process that imports JAX, so
+  pyproject.toml keeps it below 0.7: a report worker's start went from 0.92-1.00 to
+  0.40 s, the course rows' warm report from 31.2 to 30.3 s (one host, back to back). A
+  process that runs rows then freezes its imports' objects and collects its youngest
+  generation every 10000 allocations (``runner.cli.settle_gc``): the five first-lesson
+  rows on one core spent 0.34 s in the garbage collector, now 0.08 s (gc.callbacks);
+  the warm report's CPU time read 56.2-57.8 -> 55.4-55.5 core-s. Since then the
+  one-worker runs (the later experiments' rows above) import matplotlib before their
+  first row, ~0.25 s that intro_letters' row, the first, used to carry.
 """
 
 
