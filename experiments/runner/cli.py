@@ -301,8 +301,13 @@ GC_YOUNG_THRESHOLD = 10_000   # CPython's default: 700 net allocations
 
 
 def settle_gc():
-  """After the imports: their objects leave the collector's reach (``gc.freeze``), and
-  the youngest generation is collected every ``GC_YOUNG_THRESHOLD`` net allocations."""
+  """After the imports: their objects leave the collector's reach (``gc.freeze``, after
+  one collection, so that no garbage is frozen with them), and the youngest generation
+  is collected every ``GC_YOUNG_THRESHOLD`` net allocations. Once per process: a later
+  call (a test running several commands in one process) changes nothing."""
+  if gc.get_threshold()[0] == GC_YOUNG_THRESHOLD:
+    return
+  gc.collect()
   gc.freeze()
   gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
