@@ -750,10 +750,14 @@ NOTES = """\
   0.40 s, the course rows' warm report from 31.2 to 30.3 s (one host, back to back). A
   process that runs rows then freezes its imports' objects and collects its youngest
   generation every 10000 allocations (``runner.cli.settle_gc``): the five first-lesson
-  rows on one core spent 0.34 s in the garbage collector, now 0.08 s (gc.callbacks);
+  rows on one core spent 0.34 s in the garbage collector, now 0.08 s (gc.callbacks; plus
+  one full collection before the freeze, once per process);
   the warm report's CPU time read 56.2-57.8 -> 55.4-55.5 core-s. Since then the
   one-worker runs (the later experiments' rows above) import matplotlib before their
   first row, ~0.25 s that intro_letters' row, the first, used to carry.
+* Dropout's random bits (MNIST-1D): JAX's "rbg" and "unsafe_rbg" keys trained the
+  dropout row 1.6-1.8x slower on the CPU than threefry (10 epochs, one core: 1.33-1.45
+  against 0.81 s), so the default keys stay.
 """
 
 

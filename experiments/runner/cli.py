@@ -296,7 +296,8 @@ def configure_xla(environ=os.environ, one_core=None):
 # are in), and tracing makes enough short-lived objects to start one every few hundred
 # milliseconds. Measured on the five first-lesson rows run back to back on one core
 # (2026-12-06, gc.callbacks): 0.34 s of collecting, 0.17 s with the threshold alone,
-# 0.17-0.19 s with the freeze alone, 0.08 s with both.
+# 0.17-0.19 s with the freeze alone, 0.08 s with both (and one full collection before
+# the freeze, once per process).
 GC_YOUNG_THRESHOLD = 10_000   # CPython's default: 700 net allocations
 
 
