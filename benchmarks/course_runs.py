@@ -292,9 +292,9 @@ def compile_targets(job):
     limit = 0.3 if row["id"].startswith(SMALL_NET_ROWS) else 1.0
     name = f"compile: report row {row['id']} [{row['mode']}]"
     if len(parts) > 1:
-      # The target is per program; a row that compiles in stages times each stage.
-      stage, seconds = max(parts.items(), key=lambda item: item[1])
-      rows.append(at_most(f"{name}, its longest stage of {len(parts)} ({stage})",
+      # The target is per program; a row that compiles several times each one.
+      program, seconds = max(parts.items(), key=lambda item: item[1])
+      rows.append(at_most(f"{name}, its longest program of {len(parts)} ({program})",
                           f"{seconds:.3f} s of {row['compile_s']:.3f} s", seconds, limit))
     else:
       rows.append(at_most(name, f"{seconds:.3f} s", seconds, limit))

@@ -404,10 +404,18 @@ def training_flops(spec, num_models, m):
   return 6.0 * weights * m * spec.num_epochs * num_models
 
 
+class Timings(NamedTuple):
+  """Seconds of one ``run_models``, per program: ``init_s`` the initialization
+  program's first call (its compile, then its run of ~1 ms), ``compile_s`` the training
+  program's lowering and compile, ``train_s`` the training program's run."""
+  init_s: float
+  compile_s: float
+  train_s: float
+
+
 def run_models(spec, hypers, X, Y, eval_sets, dtype):
   """Initializes, compiles (timed apart), trains and returns (Trained as NumPy,
-  compile_s, train_s). compile_s covers both programs (``init_models`` and
-  ``train_models``); train_s the training program's run."""
+  Timings)."""
   X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
   eval_sets = tuple((jnp.asarray(Xe, dtype), jnp.asarray(Ye, dtype)) for Xe, Ye in eval_sets)
   hypers = Hypers(jnp.asarray(hypers.seed, jnp.int32), jnp.asarray(hypers.learning_rate, dtype),
@@ -415,7 +423,10 @@ def run_models(spec, hypers, X, Y, eval_sets, dtype):
                   jnp.asarray(hypers.width, jnp.int32), jnp.asarray(hypers.log_decay_base, dtype))
   backend = jax.default_backend()
   start_s = time.perf_counter()
-  start = init_models(hypers, spec=init_spec(spec), dtype=np.dtype(dtype).name)
+  start = jax.block_until_ready(init_models(hypers, spec=init_spec(spec),
+                                            dtype=np.dtype(dtype).name))
+  init_s = time.perf_counter() - start_s
+  start_s = time.perf_counter()
   # Training programs of more than a few seconds are compiled for speed (runner.cli).
   flops = training_flops(spec, len(hypers.seed), X.shape[1])
   compiled = train_models.lower(hypers, start, X, Y, eval_sets, spec=spec).compile(
@@ -424,7 +435,7 @@ def run_models(spec, hypers, X, Y, eval_sets, dtype):
   start_s = time.perf_counter()
   trained = jax.block_until_ready(compiled(hypers, start, X, Y, eval_sets))
   train_s = time.perf_counter() - start_s
-  return jax.tree.map(np.asarray, trained), compile_s, train_s
+  return jax.tree.map(np.asarray, trained), Timings(init_s, compile_s, train_s)
 
 
 def seed_hypers(config, num_seeds, width):
@@ -456,10 +467,11 @@ def train_config(config, arrays):
   spec = make_spec(config, arch, config.num_epochs, X.shape[1])
   widths = arch.layer_dims[1] if arch.num_layers > 1 else 0
   hypers = seed_hypers(config, config.num_seeds, widths)
-  trained, compile_s, train_s = run_models(
+  trained, timings = run_models(
       spec, hypers, X, Y, ((X, Y), (arrays["test_x"], arrays["test_y"])),
       runner.float_dtype(config))
-  return {"spec": spec, "trained": trained, "compile_s": compile_s, "train_s": train_s,
+  return {"spec": spec, "trained": trained, "timings": timings,
+          "compile_s": timings.init_s + timings.compile_s, "train_s": timings.train_s,
           "train": summary(trained.final[:, 0]), "test": summary(trained.final[:, 1])}
 
 
@@ -502,7 +514,7 @@ def width_buckets(widths, max_width, levels=SEARCH_BUCKETS):
 def search_models(config, hypers, X_tr, Y_tr, X_dev, Y_dev):
   """Trains the search's models, one program per width bucket (``width_buckets``) of
   masked nets, on the training part. Returns (final (K, 2) train/dev accuracies in the
-  models' order, {bucket width: (compile_s, train_s)})."""
+  models' order, {bucket width: Timings})."""
   search_config = config.copy_and_resolve_references()
   search_config.model = "mlp"
   buckets = width_buckets(hypers.width, int(config.width_range[1]))
@@ -513,11 +525,10 @@ def search_models(config, hypers, X_tr, Y_tr, X_dev, Y_dev):
     arch = architecture(search_config)
     spec = make_spec(search_config, arch, config.search_num_epochs, X_tr.shape[1],
                      masked_width=True)
-    trained, compile_s, train_s = run_models(
+    trained, timings[width] = run_models(
         spec, Hypers(*(np.asarray(field)[models] for field in hypers)), X_tr, Y_tr,
         ((X_tr, Y_tr), (X_dev, Y_dev)), runner.float_dtype(config))
     final[models] = trained.final
-    timings[width] = (compile_s, train_s)
   return final, timings
 
 
@@ -586,9 +597,9 @@ def _run_toolbox(config, arrays):
   searched = run_search(tool_config(config, "all"), arrays)
   rows["search"] = _row_metrics(searched["seeds"], tool_config(config, "all"))
   rows["search"]["best"] = searched["best"]
-  for compile_s, train_s in searched["search_timings"].values():
-    timings["compile_s"] += compile_s
-    timings["train_s"] += train_s
+  for times in searched["search_timings"].values():
+    timings["compile_s"] += times.init_s + times.compile_s
+    timings["train_s"] += times.train_s
   timings["compile_s"] += searched["seeds"]["compile_s"]
   timings["train_s"] += searched["seeds"]["train_s"]
   metrics = {"toolbox": rows, "search_table": searched["table"][:10],
@@ -597,12 +608,15 @@ def _run_toolbox(config, arrays):
 
 
 def _staged_timings(**stages):
-  """timings of a run in stages: the totals compile_s and train_s (the schema's), and
-  each stage's <stage>_compile_s and <stage>_train_s."""
-  timings = {"compile_s": sum(c for c, _ in stages.values()),
-             "train_s": sum(t for _, t in stages.values())}
-  for name, (compile_s, train_s) in stages.items():
-    timings[f"{name}_compile_s"], timings[f"{name}_train_s"] = compile_s, train_s
+  """timings of a run in stages ({stage: Timings}): the totals compile_s (both programs)
+  and train_s (the schema's), and per program each stage's <stage>_init_compile_s and
+  <stage>_compile_s (the report reads them as the row's programs), and its
+  <stage>_train_s."""
+  timings = {"compile_s": sum(t.init_s + t.compile_s for t in stages.values()),
+             "train_s": sum(t.train_s for t in stages.values())}
+  for name, times in stages.items():
+    timings[f"{name}_init_compile_s"] = times.init_s
+    timings[f"{name}_compile_s"], timings[f"{name}_train_s"] = times.compile_s, times.train_s
   return timings
 
 
@@ -612,11 +626,10 @@ def _run_search(config, arrays):
   main = _row_metrics(searched["seeds"], config)
   metrics = {"best": searched["best"], "search_table": searched["table"],
              "dev_split": searched["dev_split"], "seeds": main}
-  # One stage per program: each width bucket's search, then the retraining.
+  # One stage per training: each width bucket's search, then the retraining.
   timings = _staged_timings(**{f"search{width}": times
                                for width, times in searched["search_timings"].items()},
-                            retrain=(searched["seeds"]["compile_s"],
-                                     searched["seeds"]["train_s"]))
+                            retrain=searched["seeds"]["timings"])
   return main, metrics, _mean_costs(searched["seeds"]), timings, {
       "search.png": _search_figure(searched)}
 
@@ -630,8 +643,7 @@ def _run_one(config, arrays):
   figure = plots.cost_curve(
       costs, title=f"MNIST-1D {config.model}: mini-batch cost (mean of seeds)",
       learning_rate=config.learning_rate, xlabel="epoch")
-  return main, metrics, costs, {"compile_s": result["compile_s"],
-                                "train_s": result["train_s"]}, {"cost.png": figure}
+  return main, metrics, costs, _staged_timings(seeds=result["timings"]), {"cost.png": figure}
 
 
 def _search_figure(searched):

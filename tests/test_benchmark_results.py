@@ -56,7 +56,7 @@ def test_the_report_rows_work_sums_their_core_seconds_and_halves_them():
   assert row.ratio == 7.0 and row.met is None
 
 
-def test_a_staged_rows_compile_target_is_its_longest_stage():
+def test_a_rows_compile_target_is_its_longest_program():
   row = {"id": "intro_letters", "mode": "default", "error": None, "compile_s": 1.3,
          "compile_parts_s": {"softmax": 0.8, "quadratic": 0.5}}
   single = dict(row, id="c2w2_adam", compile_s=0.4, compile_parts_s={})

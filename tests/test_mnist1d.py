@@ -11,6 +11,7 @@ from dlcourse import mnist1d  # noqa: E402
 from dlcourse.errors import ConfigError, DataError, ShapeError  # noqa: E402
 from experiments import mnist1d as app  # noqa: E402
 from experiments.configs import mnist1d as configs  # noqa: E402
+from experiments.runner import report  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +144,13 @@ def test_short_training_run_beats_chance(arrays, tmp_path, monkeypatch):
   assert record["costs"][-1][1] < record["costs"][0][1]
   assert "cost.png" in figures
   assert "| 68 |" in app.report_markdown(record)
+  # Two programs, timed apart: the initialization's and the training's; their sum is the
+  # row's compile_s, which the report shows, and the benchmark checks each one.
+  timings = record["timings"]
+  parts = report._parts(timings, "compile_s")
+  assert sorted(parts) == ["seeds", "seeds_init"] and min(parts.values()) > 0
+  assert timings["compile_s"] == pytest.approx(sum(parts.values()), abs=2e-4)
+  assert timings["train_s"] == timings["seeds_train_s"] > 0
 
 
 @pytest.mark.parametrize("num_epochs", [4, 5])
@@ -235,6 +243,7 @@ def test_search_buckets_train_each_model_as_its_own_masked_net(arrays):
   assert len(set(buckets.tolist())) >= 2, hypers.width   # the draw spans two buckets
   final, timings = app.search_models(config, hypers, X_tr, Y_tr, X_dev, Y_dev)
   assert sorted(timings) == sorted(set(buckets.tolist()))
+  assert all(t.init_s > 0 and t.compile_s > 0 and t.train_s > 0 for t in timings.values())
   for k in [int(np.flatnonzero(buckets == width)[-1]) for width in set(buckets.tolist())]:
     one = app.Hypers(*(np.asarray(field)[k:k + 1] for field in hypers))
     alone, _ = app.search_models(config, one, X_tr, Y_tr, X_dev, Y_dev)
