@@ -70,12 +70,8 @@ def inverse_time_decay(
   learning_rate0, steps_per_epoch = _check_common(learning_rate0, steps_per_epoch,
                                                   course_timing)
   decay_rate = validation.non_negative_real("decay_rate", decay_rate)
-
-  def schedule(step):
-    epoch = _epoch(step, steps_per_epoch, course_timing)
-    return learning_rate0 / (1 + decay_rate * epoch)
-
-  return schedule
+  # An interval of one epoch: epoch // 1 is epoch, so the same values to the bit.
+  return course_decay(learning_rate0, decay_rate, 1, steps_per_epoch, course_timing)
 
 
 def fixed_interval_decay(
@@ -101,15 +97,8 @@ def fixed_interval_decay(
                                                   course_timing)
   decay_rate = validation.non_negative_real("decay_rate", decay_rate)
   validation.positive_real("time_interval", time_interval)
-
-  def schedule(step):
-    epoch = _epoch(step, steps_per_epoch, course_timing)
-    # Floor division stays exact in integers for an integer interval, where a
-    # float32 quotient could round (k*T - 1) / T up to k.
-    drops = epoch // time_interval
-    return learning_rate0 / (1 + decay_rate * drops)
-
-  return schedule
+  return course_decay(learning_rate0, decay_rate, time_interval, steps_per_epoch,
+                      course_timing)
 
 
 def course_decay(learning_rate0: Any, decay_rate: Any, time_interval: Any,
@@ -134,6 +123,8 @@ def course_decay(learning_rate0: Any, decay_rate: Any, time_interval: Any,
 
   def schedule(step):
     epoch = _epoch(step, steps_per_epoch, course_timing)
+    # Floor division stays exact in integers for an integer interval, where a
+    # float32 quotient could round (k*T - 1) / T up to k.
     return learning_rate0 / (1 + decay_rate * (epoch // time_interval))
   return schedule
 
