@@ -163,7 +163,7 @@ def run(config, env):
                        "test_accuracy_unseen_fonts": test_acc["unseen_fonts"],
                        "final_cost": fit.costs[-1][1] if fit.costs else None,
                        "output": OUTPUTS[loss]}
-      timings[f"{loss}_compile_s"], timings[f"{loss}_train_s"] = fit.compile_s, fit.train_s
+      timings.update(runner.program_timings(fit, loss))
   first = config.losses[0]
   record = runner.result(
       config, costs=costs[first], cost_unit="epoch",

@@ -19,6 +19,7 @@ from dlcourse.models import dense
 from experiments import runner
 from experiments.runner import checkpoints as ckpt
 from experiments.runner import env as env_lib
+from experiments.runner import models
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 ARCH = dense.Architecture((2, 3, 1), ("tanh", "sigmoid"))
@@ -247,6 +248,43 @@ def test_a_keyed_minibatch_fit_draws_its_shuffles_up_front_to_the_same_bits(monk
   assert drawn == [(40, 40)]
   assert_same_bits(up_front[0], in_loop[0])
   assert up_front[1] == in_loop[1]
+
+
+def test_a_keyed_minibatch_fit_times_its_two_programs_apart(monkeypatch):
+  """The shuffles' table and the epochs are two programs: the fit's totals hold both,
+  and ``FitResult.programs`` (the record's "<program>_compile_s") each one, so the
+  per-program compile target reads each."""
+  config = minibatch_config()
+  timed, real = [], env_lib._keyed_table
+  monkeypatch.setattr(env_lib, "_keyed_table",
+                      lambda key, num_epochs, m: timed.append(real(key, num_epochs, m))
+                      or timed[-1])
+  with runner.precision(config):
+    params, X, Y = tiny_problem(config)
+    fit = env_lib.Env.plain().fit_minibatch(config, ARCH, params, X, Y, optim.adam(0.05),
+                                            key=jax.random.key(7))
+  (_, table_compile_s, drawn_s), = timed
+  (shuffles, *shuffle_times), (epochs, epochs_compile_s, epochs_train_s) = fit.programs
+  assert (shuffles, epochs) == ("shuffles", "epochs")
+  assert shuffle_times == [table_compile_s, drawn_s]
+  assert epochs_compile_s > 0 and epochs_train_s > 0
+  assert fit.compile_s == pytest.approx(table_compile_s + epochs_compile_s)
+  assert fit.train_s == pytest.approx(drawn_s + epochs_train_s)
+  timings = models.fit_timings(fit)
+  assert timings == {"compile_s": fit.compile_s, "train_s": fit.train_s,
+                     "shuffles_compile_s": table_compile_s, "shuffles_train_s": drawn_s,
+                     "epochs_compile_s": epochs_compile_s, "epochs_train_s": epochs_train_s}
+  assert set(models.program_timings(fit, "softmax")) == {
+      "softmax_shuffles_compile_s", "softmax_shuffles_train_s",
+      "softmax_epochs_compile_s", "softmax_epochs_train_s"}
+
+
+def test_a_fit_of_one_program_records_its_totals_alone():
+  fit = env_lib.FitResult({}, [], 0.25, 1.5)
+  assert fit.programs == ()
+  assert models.fit_timings(fit) == {"compile_s": 0.25, "train_s": 1.5}
+  assert models.program_timings(fit, "quadratic") == {"quadratic_compile_s": 0.25,
+                                                      "quadratic_train_s": 1.5}
 
 
 class Crash(Exception):

@@ -41,8 +41,11 @@ AUTO_CHUNKS = 10
 class FitResult(NamedTuple):
   params: dict
   costs: list            # [[iteration or epoch, cost], ...]
-  compile_s: float
+  compile_s: float       # every program the fit compiled, together
   train_s: float
+  # A fit that runs more than one program: ((name, compile_s, run_s), ...), one entry
+  # per program (the per-program compile target is read from these); () otherwise.
+  programs: tuple = ()
 
 
 class TrainingDiverged(DLCourseError):
@@ -179,16 +182,20 @@ class Env:
         record_every)
     fingerprint = _fingerprint(config, X, Y, static, dynamic)
     chunk = self._chunk_length(num_epochs, record_every) or num_epochs
-    drawn_s = 0.0
+    table = None
     if permutations is None and num_epochs * X.shape[1] <= minibatch.KEYED_TABLE_MAX_ENTRIES:
       # The key's shuffles, drawn up front (the same permutations): the training program
       # then holds no sort (about a third of a small net's compile).
-      programs.permutations, table_compile_s, drawn_s = _keyed_table(key, num_epochs,
-                                                                     X.shape[1])
-      programs.compile_s += table_compile_s
+      programs.permutations, *table = _keyed_table(key, num_epochs, X.shape[1])
     fit = _fit(self, config, arch, minibatch.init_state(params, optimizer, key), programs,
                fingerprint, static, chunk, key=key, trained=lambda s: s.params)
-    return fit._replace(train_s=fit.train_s + drawn_s)
+    if table is None:
+      return fit
+    table_compile_s, drawn_s = table
+    return fit._replace(compile_s=fit.compile_s + table_compile_s,
+                        train_s=fit.train_s + drawn_s,
+                        programs=(("shuffles", table_compile_s, drawn_s),
+                                  ("epochs", fit.compile_s, fit.train_s)))
 
   # -- the machinery ---------------------------------------------------------------
 

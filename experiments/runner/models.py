@@ -60,5 +60,23 @@ def fit_result(config, fit, arch, train_x, train_y, test_x=None, test_y=None, *,
   return schema.result(
       config, costs=fit.costs, dev_accuracy=dev_accuracy,
       **train_test_accuracies(config, fit.params, arch, train_x, train_y, test_x, test_y),
-      timings={"compile_s": fit.compile_s, "train_s": fit.train_s}, metrics=metrics,
-      cost_unit=cost_unit)
+      timings=fit_timings(fit), metrics=metrics, cost_unit=cost_unit)
+
+
+def fit_timings(fit):
+  """{"compile_s", "train_s"}: the fit's totals, plus ``program_timings``."""
+  return {"compile_s": fit.compile_s, "train_s": fit.train_s, **program_timings(fit)}
+
+
+def program_timings(fit, stage=None):
+  """A fit of several programs (``FitResult.programs``): each one's
+  "<stage>_<program>_compile_s" and "..._train_s"; a fit of one program: the stage's
+  "<stage>_compile_s" and "<stage>_train_s" (nothing when ``stage`` is None)."""
+  prefix = "" if stage is None else f"{stage}_"
+  if not fit.programs:
+    return {} if stage is None else {f"{stage}_compile_s": fit.compile_s,
+                                     f"{stage}_train_s": fit.train_s}
+  timings = {}
+  for name, compile_s, run_s in fit.programs:
+    timings[f"{prefix}{name}_compile_s"], timings[f"{prefix}{name}_train_s"] = compile_s, run_s
+  return timings

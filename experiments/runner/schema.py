@@ -8,7 +8,9 @@
     dev_accuracy     on a dev split carved from the training data, or None
     test_accuracy    on the held-out test set, or None
     timings          {"compile_s", "train_s", ...} in seconds: the run's totals; a run in
-                     stages adds each stage's "<stage>_compile_s" / "<stage>_train_s"
+                     stages, or of several programs, adds each one's "<stage>_compile_s"
+                     / "<stage>_train_s" (a JAX-keyed mini-batch fit: "shuffles_..."
+                     and "epochs_...")
     metrics          the experiment's own figures (theta, gradient-check differences, ...)
     versions         {"jax", "backend"}
     run              added by the runner: workdir, resumed, resumed_from, params_files, ...
