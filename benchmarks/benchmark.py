@@ -644,8 +644,20 @@ NOTES = """\
   cores (2.99 -> 2.17 ms on one). What remains: the forward on two cores is only ~1.3x
   its one-core time (YNNPACK divides this product's work by the 20 output columns), the
   backward dZ1 X^T (0.59 ms) repacks X^T each call (0.49 ms when constant), and the
-  W1 update (1 MB, one thread) takes ~0.08 ms. Padding W1 to 32 rows was slower; so was
-  fusing each iteration's backward with the next forward over blocks of X (2.5-5 ms).
+  W1 update (1 MB, one thread) takes ~0.08 ms. The forward's cap is its 20 output
+  columns: the library's float32 kernels are 16 columns wide, so 20 cost nearly as much
+  as 32. X^T (209 x 12288) times a 12288 x N right side on one pinned core (2026-12-06,
+  night): 665 us at N = 16 (124 GFLOP/s), 1008 us at N = 20 (102), 1132 us at N = 32
+  (145); unpinned, 640 / 808 / 998 us, the library giving one core 16 columns and the
+  other 4 (hence the halves over the examples). In the loop (jax.profiler, 300
+  iterations, 2 cores) an iteration was the forward's halves 0.61-0.67 ms side by side,
+  dW's halves 0.51 ms, the W1 update 0.08 ms, the concatenation of dW's halves 0.06 ms
+  and ~0.05 ms for the rest. Also tried then, each slower than the halves above (ms per
+  iteration, interleaved with the code as it is, which took 1.34-1.44): dW^T = X dZ^T
+  with X on the left (whole 1.48-1.59, in halves of the features 1.46-1.51), and dW in
+  halves of the examples, summed (the forward's copies reused, no concatenation:
+  1.50-1.63). Padding W1 to 32 rows was slower; so was fusing each iteration's
+  backward with the next forward over blocks of X (2.5-5 ms).
   A first try at splitting the products by hand was slower too; measured again in the
   loop (2026-12-06, evening) with each half an array of its own, made once before the
   loop, two independent products run side by side on the two cores: the forward in
