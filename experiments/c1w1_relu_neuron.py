@@ -77,7 +77,8 @@ def run(config, env):
   X = np.concatenate([features[k] for k in FEATURES])
   X_test = np.concatenate([test_features[k] for k in FEATURES])
   with runner.precision(config):
-    descent, a, b, x = fit_neuron(config, features["size"], price)
+    (descent, a, b, x), neuron_compile_s, neuron_train_s = runner.timed_stage(
+        fit_neuron, config, features["size"], price)
     check = gradient_check(descent.params[-1], x, arrays.device_array(price, price.dtype))
     neuron = lambda size: np.maximum(a * size + b, 0.0)
     net_train, net_test, net_fit = fit_net(config, env, X, price, X_test)
@@ -99,8 +100,12 @@ def run(config, env):
   metrics["headline"] = (f"price = max({a:.3f} size + {b:.2f}, 0) k$; test RMSE "
                          f"{metrics['neuron_test_rmse']:.1f} k$ (one neuron), "
                          f"{metrics['net_test_rmse']:.1f} k$ (the {list(metrics['net_layer_dims'])} net)")
+  # Two models train here: the neuron (its descent, a program of its own) and the net.
+  timings = {"neuron_compile_s": neuron_compile_s, "neuron_train_s": neuron_train_s,
+             **runner.program_timings(net_fit, "net")}
   record = runner.result(config, costs=costs, cost_unit="iteration", metrics=metrics,
-                         timings={"compile_s": net_fit.compile_s, "train_s": net_fit.train_s})
+                         timings={"compile_s": neuron_compile_s + net_fit.compile_s,
+                                  "train_s": neuron_train_s + net_fit.train_s, **timings})
   figures = {
       "fit.png": plots.relu_fit(features["size"], price, a, b, xlabel="size (m^2)",
                                 ylabel="price (k$)",

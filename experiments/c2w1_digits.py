@@ -1,5 +1,4 @@
 """10-class softmax net on the 8x8 digits, with normalization, splits and early stopping."""
-import time
 
 import jax
 import jax.numpy as jnp
@@ -37,13 +36,12 @@ def run(config, env):
     arch = dense.Architecture.make((X.shape[0],) + tuple(config.hidden_dims) + (NUM_CLASSES,),
                                    output="softmax")
     params = runner.init_params(config, arch.layer_dims, config.initialization)
-    start = time.perf_counter()
-    result = early_stopping.train_early_stopping_jit(
-        params, X, Y, X_dev, Y_dev, config.learning_rate, arch=arch,
-        max_iterations=config.max_iterations, eval_every=config.eval_every,
-        patience=config.patience, lambd=config.lambd, method=config.method)
-    result = jax.block_until_ready(result)  # the call returns before the program has run
-    train_s = time.perf_counter() - start
+    # block_until_ready: the call returns before the program has run.
+    result, compile_s, train_s = runner.timed_stage(
+        lambda: jax.block_until_ready(early_stopping.train_early_stopping_jit(
+            params, X, Y, X_dev, Y_dev, config.learning_rate, arch=arch,
+            max_iterations=config.max_iterations, eval_every=config.eval_every,
+            patience=config.patience, lambd=config.lambd, method=config.method)))
     evaluated = int(result.stopped_iteration) // config.eval_every
     its = config.eval_every * np.arange(1, evaluated + 1)
     costs = [[int(i), float(c)] for i, c in zip(its, np.asarray(result.train_costs)[:evaluated])]
@@ -54,7 +52,7 @@ def run(config, env):
     record = runner.result(
         config, costs=costs, train_accuracy=train_acc, dev_accuracy=dev_acc,
         test_accuracy=test_acc,
-        timings={"train_s": train_s},  # compile included: one while_loop program
+        timings={"compile_s": compile_s, "train_s": train_s},
         metrics={"dev_costs": dev_costs, "best_iteration": best_iteration,
                  "stopped_iteration": int(result.stopped_iteration)})
   figures = {"cost.png": plots.cost_curve(

@@ -6,7 +6,6 @@ dJ/dtheta = 1/m sum (theta x - y) x (``dlcourse.intro``). theta is the variable;
 are constants of the problem. The curvature c = mean(x^2) fixes the usable learning
 rates (alpha < 2 / c); scaling the feature changes c, which the comparison shows.
 """
-import time
 
 import jax
 import jax.numpy as jnp
@@ -81,15 +80,14 @@ def run(config, env):
   del env  # generated data, nothing cached
   r, area, extra = circles(config)
   x = intro.area_feature(r)
-  start = time.perf_counter()
   with runner.precision(config):
-    main, descent, scaling = scaling_facts(x, area, config.scaling, config.learning_rate,
-                                           config.num_iterations)
+    (main, descent, scaling), compile_s, train_s = runner.timed_stage(
+        scaling_facts, x, area, config.scaling, config.learning_rate, config.num_iterations)
     compared = {}
     for kind in intro.SCALINGS:
-      compared[kind] = scaling_facts(x, area, kind, config.compare_rate,
-                                     config.num_iterations)
-  train_s = time.perf_counter() - start  # compile included: tiny scans, compiled per shape
+      compared[kind], more_compile_s, more_train_s = runner.timed_stage(
+          scaling_facts, x, area, kind, config.compare_rate, config.num_iterations)
+      compile_s, train_s = compile_s + more_compile_s, train_s + more_train_s
   theta_exact, _ = intro.to_theta(intro.line_optimum(
       intro.apply_scaling(x, scaling), area, intro.intercept_mask(scaling)), scaling)
   every = max(1, int(config.record_every))
@@ -108,7 +106,8 @@ def run(config, env):
                          f"theta = {main['theta']:.6f} (pi = {np.pi:.6f}) from m = "
                          f"{metrics['m']} circles")
   record = runner.result(config, costs=costs, metrics=metrics,
-                         timings={"train_s": train_s}, cost_unit="iteration")
+                         timings={"compile_s": compile_s, "train_s": train_s},
+                         cost_unit="iteration")
   series = {f"{config.scaling}, lr {config.learning_rate:g}": costs}
   for kind, (facts, d, _) in compared.items():
     label = f"{kind}, lr {config.compare_rate:g}" + (" (diverged)" if facts["diverged"] else "")

@@ -134,6 +134,8 @@ def test_digits_softmax_with_early_stopping():
   record, _ = c2w1_digits.run(digits_config.get_config(), Env.plain())
   assert record["test_accuracy"] > 0.95 and record["train_accuracy"] > 0.99
   assert record["metrics"]["stopped_iteration"] < record["config"]["max_iterations"]
+  assert set(record["timings"]) == {"compile_s", "train_s"}  # the program's compile apart
+  assert min(record["timings"].values()) >= 0
 
 
 def test_gradient_checking_any_model_and_batch_cats(data_dir):

@@ -60,6 +60,9 @@ def test_circle_area_learns_3_14():
   assert not compared["rms"]["diverged"] and abs(compared["rms"]["theta"] - 3.14) < 1e-3
   assert record["costs"][0][0] == 0 and record["costs"][-1][1] < 1e-5
   assert set(figures) == {"fit.png", "cost.png"}
+  # The descents' compiling is compile time, not training (runner.timed_stage).
+  assert set(record["timings"]) == {"compile_s", "train_s"}
+  assert min(record["timings"].values()) >= 0
 
 
 def test_circle_area_generated_standardized_is_near_pi():
@@ -90,6 +93,8 @@ def test_learning_rate_runs_shrink_or_diverge_as_predicted():
           np.all(np.diff(steps) > 0)
     assert runs[2]["final_cost"] > runs[2]["initial_cost"]
   assert set(figures) == {"bowl.png", "circle.png", "step_lengths.png"}
+  assert set(record["timings"]) == {"compile_s", "train_s"}
+  assert min(record["timings"].values()) >= 0
   # The config's docstring quotes the recorded steps of the bowl runs.
   bowl = record["metrics"]["bowl"]["runs"]
   for r in bowl[1:]:
@@ -166,6 +171,13 @@ def test_relu_neuron_and_net():
   assert m["net_test_rmse"] < 0.5 * m["neuron_test_rmse"]
   assert not m["neuron_diverged"]
   assert set(figures) == {"fit.png", "net.png", "cost.png"}
+  # Two models train: the neuron's descent and the net, each timed (the totals are both).
+  t = record["timings"]
+  assert set(t) == {"compile_s", "train_s", "neuron_compile_s", "neuron_train_s",
+                    "net_compile_s", "net_train_s"}
+  assert t["compile_s"] == pytest.approx(t["neuron_compile_s"] + t["net_compile_s"], abs=2e-4)
+  assert t["train_s"] == pytest.approx(t["neuron_train_s"] + t["net_train_s"], abs=2e-4)
+  assert min(t.values()) >= 0
 
 
 def test_vectorization_agrees_and_times():

@@ -9,6 +9,7 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
@@ -285,6 +286,29 @@ def test_a_fit_of_one_program_records_its_totals_alone():
   assert models.fit_timings(fit) == {"compile_s": 0.25, "train_s": 1.5}
   assert models.program_timings(fit, "quadratic") == {"quadratic_compile_s": 0.25,
                                                       "quadratic_train_s": 1.5}
+
+
+def test_a_timed_stage_splits_its_compiling_from_its_running():
+  """``timed_stage``: JAX's tracing, lowering and compiling of a program met for the
+  first time is compile_s, the rest of the wall time run_s; a stage that compiles
+  nothing has none; the listener is gone afterwards."""
+  from jax._src import monitoring  # pylint: disable=import-outside-toplevel
+  listeners = len(monitoring.get_event_duration_listeners())
+
+  def fresh_program(x):
+    f = jax.jit(lambda v: jnp.tanh(v) * x.size + 1.0)  # a new function: it compiles
+    return np.asarray(f(x))
+
+  x = jnp.arange(5.0)
+  out, compile_s, run_s = models.timed_stage(fresh_program, x)
+  np.testing.assert_allclose(out, np.tanh(np.arange(5.0)) * 5 + 1, rtol=1e-6)
+  assert compile_s > 0 and run_s >= 0
+  _, compile_s, run_s = models.timed_stage(time.sleep, 0.05)
+  assert compile_s == 0 and run_s >= 0.05
+  assert len(monitoring.get_event_duration_listeners()) == listeners
+  with pytest.raises(ZeroDivisionError):
+    models.timed_stage(lambda: 1 / 0)
+  assert len(monitoring.get_event_duration_listeners()) == listeners
 
 
 class Crash(Exception):

@@ -17,7 +17,7 @@ _EXPORTS = {
     "Env": "env", "FitResult": "env", "TrainingDiverged": "env",
     "precision": "models", "float_dtype": "models", "uses_float64": "models",
     "init_params": "models", "accuracy": "models", "train_test_accuracies": "models",
-    "fit_result": "models", "program_timings": "models",
+    "fit_result": "models", "program_timings": "models", "timed_stage": "models",
     "result": "schema", "check_record": "schema", "draw_figures": "schema",
 }
 

@@ -4,6 +4,7 @@
   otherwise float32 with JAX keys, unless the config asks for ``dtype="float64"``.
 """
 import contextlib
+import time
 
 import jax
 import jax.numpy as jnp
@@ -50,6 +51,35 @@ def train_test_accuracies(config, params, arch, train_x, train_y, test_x=None, t
       params, [(arrays.device_array(X, dtype), arrays.device_array(Y, dtype))
                for X, Y in sets], arch)]
   return {"train_accuracy": accs[0], "test_accuracy": accs[1] if len(accs) > 1 else None}
+
+
+# JAX's own monitoring events (jax.monitoring) that together time a program's tracing,
+# lowering to MLIR, and compiling or reading from the persistent compilation cache.
+COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+                  "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                  "/jax/core/compile/backend_compile_duration")
+
+
+def timed_stage(fn, *args, **kwargs):
+  """(fn(*args, **kwargs), compile_s, run_s) for a stage that trains without ``Env``'s
+  fits (the first lessons' descents, C2W1's early stopping): compile_s is what JAX spent
+  tracing, lowering and compiling meanwhile (``COMPILE_EVENTS``), run_s the rest of the
+  stage's wall time. ``fn`` must return only once its work is done (host values, or
+  ``jax.block_until_ready``)."""
+  compiling = [0.0]
+
+  def listen(event, duration_secs, **_):
+    if event in COMPILE_EVENTS:
+      compiling[0] += duration_secs
+
+  jax.monitoring.register_event_duration_secs_listener(listen)
+  start = time.perf_counter()
+  try:
+    out = fn(*args, **kwargs)
+  finally:
+    elapsed = time.perf_counter() - start
+    jax.monitoring.unregister_event_duration_listener(listen)
+  return out, compiling[0], elapsed - compiling[0]
 
 
 def fit_result(config, fit, arch, train_x, train_y, test_x=None, test_y=None, *,
