@@ -728,7 +728,11 @@ NOTES = """\
   where XLA's thread pool splits these small kernels and loses. Per iteration of 64
   models (profile, one core, ~250 us): the first layer's batched product ~46 us, the
   cost's log(1 + e^Z) ~44 us (computed every iteration: the loop keeps the first
-  iteration's cost of each block), ReLU's backward ~32 us. XLA's own fusion emitters
+  iteration's cost of each block), ReLU's backward ~32 us. Without the cost at all (a
+  throwaway patch, J = 0; 2026-12-07, the child process of the split row, two runs
+  each) the split sweep took 0.19-0.20 s against 0.22-0.27 s and the sequential runs
+  0.61 against 0.70-0.72 s: both gain, and the ratio read 3.22 / 3.09 against 2.70 /
+  3.20, so computing the cost only when it is recorded would not reach 4x. XLA's own fusion emitters
   (not the project's legacy default) made the sweep 1.21x faster (302 k -> 366 k
   model-it/s) and the split over two cores 2.78x -> 3.26x the sequential runs (both
   compiled with them); not adopted for these programs, which compile 2-3x slower with
