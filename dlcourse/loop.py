@@ -234,22 +234,34 @@ class DenseGradFn:
   """
 
   def __init__(self, arch, method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0,
-               fixed_masks=None):
+               fixed_masks=None, first_layer_blocks=True):
     self.arch, self.method = arch, method
     self.dropout_layers = tuple(dropout_layers)
     self.lambd, self.keep_prob, self.fixed_masks = lambd, keep_prob, fixed_masks
+    self.first_layer_blocks = bool(first_layer_blocks)
 
   def tree_flatten(self):
     static_zero = _is_python_zero(self.lambd)
     children = (None if static_zero else self.lambd, self.keep_prob, self.fixed_masks)
-    return children, (self.arch, self.method, self.dropout_layers, static_zero)
+    return children, (self.arch, self.method, self.dropout_layers, static_zero,
+                      self.first_layer_blocks)
 
   @classmethod
   def tree_unflatten(cls, aux, children):
-    arch, method, dropout_layers, static_zero = aux
+    arch, method, dropout_layers, static_zero, first_layer_blocks = aux
     lambd, keep_prob, fixed_masks = children
     return cls(arch, method, 0.0 if static_zero else lambd, dropout_layers, keep_prob,
-               fixed_masks)
+               fixed_masks, first_layer_blocks)
+
+  def loop_params(self, params, X):
+    """params as a full-batch loop over X carries them: W1 in column blocks where that is
+    faster (``dense.first_layer_in_blocks``; never with ``first_layer_blocks=False``)."""
+    return dense.first_layer_in_blocks(params, X) if self.first_layer_blocks else params
+
+  @staticmethod
+  def whole_params(params):
+    """The inverse of ``loop_params``: params in the course's shapes."""
+    return dense.first_layer_whole(params)
 
   def dropout(self, key, m):
     """This step's ``reg.Dropout`` (or None without dropout layers)."""
@@ -274,9 +286,19 @@ class DenseGradFn:
 
 
 def dense_grad_fn(arch, *, method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0,
-                  fixed_masks=None) -> DenseGradFn:
+                  fixed_masks=None, first_layer_blocks=True) -> DenseGradFn:
   """The dense net's ``grad_fn`` (see ``DenseGradFn``)."""
-  return DenseGradFn(arch, method, lambd, dropout_layers, keep_prob, fixed_masks)
+  return DenseGradFn(arch, method, lambd, dropout_layers, keep_prob, fixed_masks,
+                     first_layer_blocks)
+
+
+def _map_param_trees(f, tree, params):
+  """``f`` applied to ``params`` and to every subtree of ``tree`` (an optimizer state)
+  shaped like params (a moment estimate, a velocity); the rest of ``tree`` as it is."""
+  structure = jax.tree.structure(params)
+  like_params = lambda node: jax.tree.structure(node) == structure
+  return f(params), jax.tree.map(lambda node: f(node) if like_params(node) else node, tree,
+                                 is_leaf=like_params)
 
 
 # --- the loop --------------------------------------------------------------------------
@@ -426,10 +448,17 @@ def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
   else:
     iterate = _epoch_iteration(step, X, Y, batching,
                                getattr(grad_fn, "takes_column_mask", False))
-  carry = (state.params, state.opt_state, state.model_state)
+  params, opt_state = state.params, state.opt_state
+  in_loop = isinstance(batching, FullBatch) and hasattr(grad_fn, "loop_params")
+  if in_loop:  # the grad_fn's own layout inside the loop (speed only; see DenseGradFn)
+    params, opt_state = _map_param_trees(lambda p: grad_fn.loop_params(p, X), opt_state,
+                                         params)
+  carry = (params, opt_state, state.model_state)
   first = state.step // per_iteration if per_iteration > 1 else state.step
   (params, opt_state, model_state), costs = run_blocks(
       iterate, carry, num_iterations, record_every, first, _float_dtype(state.params))
+  if in_loop:
+    params, opt_state = _map_param_trees(grad_fn.whole_params, opt_state, params)
   new_step = state.step + jnp.asarray(num_iterations * per_iteration, state.step.dtype)
   return TrainState(params, opt_state, model_state, new_step, state.key), costs
 

@@ -44,14 +44,16 @@ def check_dropout(keep_prob, layers, num_layers):
 
 
 def l2_cost(params, lambd, m):
-  """(lambda / (2m)) * sum_l ||W^[l]||_F^2 over the weight matrices only."""
-  total = sum(jnp.sum(W**2) for name, W in params.items() if name.startswith("W"))
+  """(lambda / (2m)) * sum_l ||W^[l]||_F^2 over the weight matrices only (a W held in
+  blocks, ``dense.ColumnBlocks``, summed block by block)."""
+  total = sum(jnp.sum(w**2) for name, W in params.items() if name.startswith("W")
+              for w in jax.tree.leaves(W))
   return lambd * total / (2 * m)
 
 
 def l2_backward(W, lambd, m):
-  """d/dW of the L2 term: (lambda / m) * W."""
-  return (lambd / m) * W
+  """d/dW of the L2 term: (lambda / m) * W (block by block for a W in blocks)."""
+  return jax.tree.map(lambda w: (lambd / m) * w, W)
 
 
 def dropout_forward(A, D, keep_prob):

@@ -169,17 +169,18 @@ def _axis(value):
 
 
 def train_optax(params, X, Y, learning_rate, *, arch, optimizer, num_iterations,
-                record_every=100, method="manual", lambd=0.0):
+                record_every=100, method="manual", lambd=0.0, first_layer_blocks=True):
   """Full-batch training with a course optimizer (``momentum``, ``rmsprop``, ``adam``).
 
   ``loop.run`` with ``OPTIMIZERS[optimizer](learning_rate)`` and the dense net's
   grad_fn: each step ``params := params + tx.update(grads)`` (the optimizer multiplies
   by -learning_rate). learning_rate and lambd may be traced, so this vmaps like
-  ``train.train_gd``.
+  ``train.train_gd``; ``first_layer_blocks`` as there.
   """
   tx = OPTIMIZERS[optimizer](learning_rate)
-  state, costs = loop.run(loop.init_state(params, tx), X, Y,
-                          grad_fn=loop.dense_grad_fn(arch, method=method, lambd=lambd),
+  grad_fn = loop.dense_grad_fn(arch, method=method, lambd=lambd,
+                               first_layer_blocks=first_layer_blocks)
+  state, costs = loop.run(loop.init_state(params, tx), X, Y, grad_fn=grad_fn,
                           optimizer=tx, num_iterations=num_iterations,
                           record_every=record_every)
   return train.TrainResult(state.params, costs)
@@ -273,13 +274,16 @@ def train_models(params, X, Y, learning_rate, *, arch, num_iterations, record_ev
   static = dict(arch=arch, num_iterations=num_iterations, record_every=record_every,
                 method=method)
 
+  # Vmapped, the first layer's products are one large product each with W1 whole (the
+  # stacked W1 on the matrix library's left; see dense's "layout"): no column blocks.
   def one(p, lr, lam, kp, k):
     if first_layer == "gram":
       return train_gram(p, X, Y, lr, lambd=lam, **static)
     if optimizer == "gd":
       return train.train_gd(p, X, Y, lr, lambd=lam, dropout_layers=tuple(dropout_layers),
-                            keep_prob=kp, key=k, **static)
-    return train_optax(p, X, Y, lr, optimizer=optimizer, lambd=lam, **static)
+                            keep_prob=kp, key=k, first_layer_blocks=False, **static)
+    return train_optax(p, X, Y, lr, optimizer=optimizer, lambd=lam, first_layer_blocks=False,
+                       **static)
 
   in_axes = (0, _axis(learning_rate), _axis(lambd), _axis(keep_prob),
              None if key is None else _axis(key))

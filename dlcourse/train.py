@@ -48,21 +48,25 @@ def gd_state(params, start_step=0, key=None) -> loop.TrainState:
 
 
 def gd_chunk(state, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
-             method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, fixed_masks=None):
+             method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, fixed_masks=None,
+             first_layer_blocks=True):
   """Iterations [state.step, state.step + num_iterations) of full-batch GD.
 
   Returns (state, costs): the whole ``loop.TrainState`` (what a checkpoint holds) and
   J at iterations state.step, state.step + N, ... The optimizer and the grad_fn are
   built here from the (traced) learning rate, lambda and keep_prob.
+  ``first_layer_blocks``: see ``loop.DenseGradFn`` (False: W1 stays whole in the loop,
+  as a sweep wants it).
   """
   grad_fn = loop.dense_grad_fn(arch, method=method, lambd=lambd,
                                dropout_layers=tuple(dropout_layers), keep_prob=keep_prob,
-                               fixed_masks=fixed_masks)
+                               fixed_masks=fixed_masks, first_layer_blocks=first_layer_blocks)
   return loop.run(state, X, Y, grad_fn=grad_fn, optimizer=optim.gd(learning_rate),
                   num_iterations=num_iterations, record_every=record_every)
 
 
-_STATIC = ("arch", "num_iterations", "record_every", "method", "dropout_layers")
+_STATIC = ("arch", "num_iterations", "record_every", "method", "dropout_layers",
+           "first_layer_blocks")
 
 # ``gd_chunk`` jitted (no input checks: see ``check_gd``). The program to lower once per
 # chunk length: the start is the traced ``state.step``.
@@ -81,7 +85,7 @@ def gd_step(params, X, Y, learning_rate, *, arch, method="manual", lambd=0.0,
 
 def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
              method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, key=None,
-             fixed_masks=None, start_step=0):
+             fixed_masks=None, start_step=0, first_layer_blocks=True):
   """Runs ``num_iterations`` full-batch GD steps in one compiled program.
 
   Dropout on ``dropout_layers`` uses ``fixed_masks`` at every step when given (the
@@ -97,7 +101,8 @@ def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=
   state, costs = gd_chunk(
       gd_state(params, start_step, key), X, Y, learning_rate, arch=arch,
       num_iterations=num_iterations, record_every=record_every, method=method, lambd=lambd,
-      dropout_layers=dropout_layers, keep_prob=keep_prob, fixed_masks=fixed_masks)
+      dropout_layers=dropout_layers, keep_prob=keep_prob, fixed_masks=fixed_masks,
+      first_layer_blocks=first_layer_blocks)
   return TrainResult(state.params, costs)
 
 

@@ -167,10 +167,11 @@ def _computations(hlo_text):
 
 
 def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop(cores):
-  """The compiled full-batch trainer: the copy X^T (m, n_x) -- on two cores its halves,
-  (m/2, n_x) for the forward and (m, n_x/2) for dW -- is produced in the ENTRY
-  computation, before the loops, and no loop body produces one; the first layer's
-  products read it."""
+  """The compiled full-batch trainer: the copy X^T (m, n_x) -- on two cores its two
+  blocks of features (m, n_x/2), matching W1's column blocks (dense's "first layer in
+  column blocks") -- is produced in the ENTRY computation, before the loops, and no loop
+  body produces one; the first layer's products read it: on two cores two independent
+  products per pass, and no (n_1, n_x) matrix joined in the loop."""
   arch = dense.Architecture.make(LAYER_DIMS)
   X, Y, params = _data()
   params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), params)
@@ -178,7 +179,7 @@ def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop(cores
   hlo = train.train_gd_jit.lower(params, X, Y, 0.01, arch=arch, num_iterations=6,
                                  record_every=3).compile().as_text()
   bodies, entry = _computations(hlo)
-  copies = [(M, N_X)] if cores == 1 else [(M // 2, N_X), (M, N_X // 2)]
+  copies = [(M, N_X)] if cores == 1 else [(M, N_X // 2)]
   loop_bodies = set(re.findall(r"body=%?([\w.\-]+)", hlo))
   assert loop_bodies, "no while loop in the compiled trainer"
   for rows, cols in copies:
@@ -196,8 +197,11 @@ def test_training_loop_makes_the_examples_major_copy_once_outside_the_loop(cores
     assert [d.out for d in forward] == [(M, 6)], reads
     assert [d.out for d in backward] == [(6, N_X)], reads
   else:
-    assert [d.out for d in forward] == [(M // 2, 6)] * 2, reads
+    assert [d.out for d in forward] == [(M, 6)] * 2, reads
     assert [d.out for d in backward] == [(6, N_X // 2)] * 2, reads
+    joins = re.compile(rf"= f32\[6,{N_X}\]\{{1,0\}} (concatenate|fusion)\(")
+    for name in loop_bodies:
+      assert not joins.search(bodies[name]), f"loop body {name} joins W1 or dW every iteration"
   assert len(reads) == len(forward) + len(backward) == 2 * cores, reads
 
 
@@ -301,3 +305,103 @@ def test_the_copy_products_autodiff_rule_equals_the_plain_products(x64, cores):
   np.testing.assert_allclose(out, expected_out, rtol=0, atol=1e-12)
   for ours, theirs in zip(jax.jit(vjp)(g), expected_vjp(g)):
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)
+
+
+# --- the first layer in column blocks (full-batch loops) ------------------------------
+
+def _blocked(params):
+  W1 = params["W1"]
+  return dict(params, W1=dense.ColumnBlocks(tuple(jnp.split(W1, [W1.shape[1] // 2], 1))))
+
+
+@pytest.mark.parametrize("lambd", [0.0, 0.7])
+def test_blocked_first_layer_grads_equal_the_course_formulas(x64, cores, lambd):
+  """W1 as two column blocks, float64: the hand-derived backward's dW1 blocks are the
+  blocks of the course's dW1, and jax.grad through the blocked forward agrees with it
+  (the L2 term included); J is the course's."""
+  X, Y, params = _data()
+  arch = dense.Architecture.make(LAYER_DIMS)
+  cost, expected = _course_grads(params, X, Y)
+  cost += lambd * sum(np.sum(params[f"W{l}"] ** 2) for l in (1, 2, 3)) / (2 * M)
+  expected = {k: g + (lambd / M * params[k] if k.startswith("W") else 0)
+              for k, g in expected.items()}
+  run = jax.jit(dense.cost_and_grads, static_argnames=("arch", "method"))
+  for method in ("manual", "autodiff"):
+    J, ours = run(_blocked(params), X, Y, arch=arch, lambd=lambd, method=method)
+    assert abs(float(J) - cost) < 1e-12, method
+    assert isinstance(ours["W1"], dense.ColumnBlocks), method
+    np.testing.assert_allclose(jnp.concatenate(ours["W1"].parts, 1), expected["W1"],
+                               rtol=0, atol=1e-12, err_msg=method)
+    for name in ("b1", "W2", "b2", "W3", "b3"):
+      np.testing.assert_allclose(ours[name], expected[name], rtol=0, atol=1e-12,
+                                 err_msg=f"{method} {name}")
+
+
+def test_blocks_are_taken_only_in_float32_on_two_cores(monkeypatch):
+  X, _, params = _data()
+  W1 = jnp.asarray(params["W1"], jnp.float32)
+  X32 = jnp.asarray(X, jnp.float32)
+  monkeypatch.setattr(dense, "_cores", lambda: 2)
+  blocked = dense.first_layer_in_blocks({"W1": W1}, X32)["W1"]
+  assert isinstance(blocked, dense.ColumnBlocks)
+  assert blocked.shape == W1.shape and blocked.dtype == W1.dtype
+  assert [p.shape for p in blocked.parts] == [(6, N_X // 2)] * 2
+  np.testing.assert_array_equal(dense.first_layer_whole({"W1": blocked})["W1"], W1)
+  with jax.enable_x64(True):
+    assert not dense.splits_first_layer(jnp.asarray(X, jnp.float64), W1)
+  assert not dense.splits_first_layer(X32[:, :M // 2], W1)          # a small input
+  assert not dense.splits_first_layer(X32, W1[:dense.SPLIT_MIN_ROWS - 1])  # a thin layer
+  monkeypatch.setattr(dense, "_cores", lambda: 1)
+  assert dense.first_layer_in_blocks({"W1": W1}, X32)["W1"] is W1
+
+
+def _train_both_ways(params, X, Y, optimizer):
+  """(blocked, whole): 40 iterations of train_gd (GD) or sweep.train_optax (Adam) with
+  W1 carried in column blocks and with it whole."""
+  static = dict(arch=dense.Architecture.make(LAYER_DIMS), num_iterations=40,
+                record_every=10)
+  jax.clear_caches()
+  results = []
+  for blocks in (True, False):
+    if optimizer == "gd":
+      fit = jax.jit(train.train_gd, static_argnames=train._STATIC)
+      results.append(fit(params, X, Y, 0.05, first_layer_blocks=blocks, **static))
+    else:
+      fit = jax.jit(sweep.train_optax, static_argnames=(
+          "arch", "optimizer", "num_iterations", "record_every", "first_layer_blocks"))
+      results.append(fit(params, X, Y, 0.01, optimizer=optimizer, first_layer_blocks=blocks,
+                         **static))
+  jax.clear_caches()
+  blocked, whole = results
+  assert jax.tree.structure(blocked.params) == jax.tree.structure(params)
+  assert not np.array_equal(blocked.params["W1"], params["W1"])  # it did train W1
+  return blocked, whole
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+def test_a_loop_with_blocks_trains_as_one_with_W1_whole(x64, monkeypatch, optimizer):
+  """The loop's layout (``loop.run``: params, and an optimizer's moments, into blocks
+  before the loop and back after) in float64, blocks forced on: the same training as
+  with W1 whole, to float64 rounding, params back in the course's shapes."""
+  X, Y, params = _data()
+  monkeypatch.setattr(dense, "splits_first_layer", lambda X, W1: True)
+  blocked, whole = _train_both_ways(params, jnp.asarray(X), jnp.asarray(Y), optimizer)
+  for name in params:
+    assert blocked.params[name].shape == params[name].shape, name
+    np.testing.assert_allclose(blocked.params[name], whole.params[name], rtol=0,
+                               atol=1e-10, err_msg=name)
+  np.testing.assert_allclose(blocked.costs, whole.costs, rtol=1e-12)
+
+
+def test_a_float32_gd_loop_takes_blocks_on_two_cores_and_trains_the_same(monkeypatch):
+  """The configuration that takes the blocks (float32, two cores): the same training as
+  with W1 whole, to float32 rounding."""
+  X, Y, params = _data()
+  params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), params)
+  monkeypatch.setattr(dense, "_cores", lambda: 2)
+  blocked, whole = _train_both_ways(params, jnp.asarray(X, jnp.float32),
+                                    jnp.asarray(Y, jnp.float32), "gd")
+  for name in params:
+    np.testing.assert_allclose(blocked.params[name], whole.params[name], rtol=2e-4,
+                               atol=2e-6, err_msg=name)
+  np.testing.assert_allclose(blocked.costs, whole.costs, rtol=1e-5)

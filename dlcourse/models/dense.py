@@ -215,6 +215,8 @@ def linear_forward(A_prev, W, b, A_prev_T=None):
   """
   if A_prev_T is None:
     A_prev_T = examples_major(A_prev)
+  if isinstance(W, ColumnBlocks):
+    return _blocks_product(W, A_prev, A_prev_T) + b
   if A_prev_T is None:
     return W @ A_prev + b
   return _input_product(W, A_prev_T) + b
@@ -232,8 +234,10 @@ def linear_backward(dZ, A_prev, W, A_prev_T=None, m=None):
     m = A_prev.shape[1]
   if A_prev_T is None:
     A_prev_T = examples_major(A_prev)
-  dW = (dZ @ A_prev.T if A_prev_T is None else _times_copy(dZ, A_prev_T)) / m
   db = jnp.sum(dZ, axis=1, keepdims=True) / m
+  if isinstance(W, ColumnBlocks):
+    return _blocks_backward(dZ, A_prev, W, A_prev_T, m) + (db,)
+  dW = (dZ @ A_prev.T if A_prev_T is None else _times_copy(dZ, A_prev_T)) / m
   dA_prev = transpose_times(W, dZ)
   return dA_prev, dW, db
 
@@ -271,8 +275,9 @@ def layer_backward(dA, cache, W, activation):
 # [12288, 7, 1] on one core 3.87 -> 2.12 ms; logistic regression unchanged. On a Zen 3
 # the issue measured A_prev^T @ W^T at 74 GFLOP/s against 13-27 for W @ A_prev.
 # On two or more cores the products run as two independent halves (the forward over the
-# examples; in float32 also dW, over the features; ``_halves``): XLA runs the halves side
-# by side, where the library alone divides the forward by its 20 output columns. Per
+# examples; in float32 also dW, over the features; ``_halves``; a float32 full-batch
+# training loop carries W^[1] in column blocks instead, see below): XLA runs the halves
+# side by side, where the library alone divides the forward by its 20 output columns. Per
 # iteration on the 2-core Xeon, 2026-12-06: float32 cat net 1.40 -> 1.23-1.29 ms,
 # float64 L-layer 3.25 -> 2.65 ms, float64 two-layer 1.49 -> 1.28-1.31 ms, the same
 # values to the bit (float64's dW in halves was slower: 2.64 -> 2.90 ms). On one core the
@@ -427,6 +432,93 @@ def transpose_times(W, dZ):
   return jax.lax.optimization_barrier(_transposed_copy(dZ) @ W).T
 
 
+# --- the first layer in column blocks (full-batch training loops; speed only) -------
+#
+# In a full-batch training loop on two or more cores, a float32 first layer over a large
+# X is carried as W^[1] = [W_a W_b], its columns (X's features) in two blocks, each an
+# array of its own for the whole loop (``first_layer_in_blocks`` before it,
+# ``first_layer_whole`` after), and X^T as the matching two blocks of features, X_a^T
+# and X_b^T, made once before the loop. The formulas are the layer's, block by block:
+#     Z^[1]  = W_a X_a + W_b X_b          (each read as (X_j^T W_j^T)^T, X_j^T on the left)
+#     dW_j   = (1/m) dZ^[1] X_j^T          (dW^[1] = [dW_a dW_b]: the same blocks)
+#     W_j   := W_j - alpha dW_j            (the optimizer, leaf by leaf, as ever)
+# The two products of each pass are independent, so XLA runs them side by side on the
+# two cores, and no iteration joins or cuts a (n_1, n_x) matrix: the whole-W^[1] loop
+# (the forward over halves of the examples, dW over halves of the features, joined)
+# spent ~0.14 of its ~1.3 ms per iteration joining dW's halves and updating W^[1] on one
+# core. Float32 cat net [12288, 20, 7, 5, 1], 2-core Xeon with AVX-512, 2026-12-07, the
+# loop alone: 1.23-1.38 -> 1.02-1.06 ms per iteration. Float64 gained nothing (2.78-2.88
+# ms either way), nor would a sweep (its products are one large product each); both
+# keep W^[1] whole. The values are the layer's to rounding: the forward adds two
+# partial sums where one product summed all n_x terms.
+
+
+class ColumnBlocks(NamedTuple):
+  """W^[l] (n_l, n_{l-1}) held as its column blocks ``parts`` (left to right) inside a
+  training loop (see above); a pytree whose leaves are the blocks. ``shape`` and
+  ``dtype`` are the whole matrix's, so the shape checks read it as W^[l]."""
+  parts: tuple
+
+  @property
+  def shape(self):
+    return (self.parts[0].shape[0], sum(part.shape[1] for part in self.parts))
+
+  @property
+  def dtype(self):
+    return self.parts[0].dtype
+
+
+def splits_first_layer(X, W1):
+  """Whether a full-batch loop over X carries W1 in column blocks (see above)."""
+  return (_reads_transposed_copy(X) and jnp.dtype(X.dtype).itemsize <= 4
+          and _cores() >= 2 and W1.ndim == 2 and W1.shape[0] >= SPLIT_MIN_ROWS)
+
+
+def first_layer_in_blocks(params, X):
+  """params with W1 as two ``ColumnBlocks`` where ``splits_first_layer`` says so (the
+  features split at n_x // 2); otherwise params as given."""
+  W1 = params.get("W1")
+  if W1 is None or isinstance(W1, ColumnBlocks) or not splits_first_layer(X, W1):
+    return params
+  return dict(params, W1=ColumnBlocks(tuple(jnp.split(W1, [W1.shape[1] // 2], axis=1))))
+
+
+def first_layer_whole(params):
+  """The inverse of ``first_layer_in_blocks``: W1 as one (n_1, n_x) array."""
+  W1 = params.get("W1")
+  if not isinstance(W1, ColumnBlocks):
+    return params
+  return dict(params, W1=jnp.concatenate(W1.parts, axis=1))
+
+
+def _input_blocks(W, A_prev, A_prev_T):
+  """The rows of A_prev that meet each of W's column blocks: blocks of the examples-major
+  copy's columns (X_j^T, each an array of its own), or of A_prev's rows without one."""
+  cuts = list(np.cumsum([part.shape[1] for part in W.parts[:-1]]))
+  if A_prev_T is None:
+    return jnp.split(A_prev, cuts, axis=0), False
+  return list(jax.lax.optimization_barrier(tuple(jnp.split(A_prev_T, cuts, axis=1)))), True
+
+
+def _blocks_product(W, A_prev, A_prev_T):
+  """Z = sum_j W_j A_j (see above)."""
+  blocks, transposed = _input_blocks(W, A_prev, A_prev_T)
+  if not transposed:
+    return sum(W_j @ A_j for W_j, A_j in zip(W.parts, blocks))
+  return sum(jax.lax.optimization_barrier(A_j_T @ W_j.T)
+             for W_j, A_j_T in zip(W.parts, blocks)).T
+
+
+def _blocks_backward(dZ, A_prev, W, A_prev_T, m):
+  """(dA_prev, dW) of the layer with W in column blocks: dW_j = (1/m) dZ A_j^T, and
+  dA_prev = W^T dZ, the blocks' W_j^T dZ stacked (unused for X, so never computed)."""
+  blocks, transposed = _input_blocks(W, A_prev, A_prev_T)
+  dW = ColumnBlocks(tuple((dZ @ block if transposed else dZ @ block.T) / m
+                          for block in blocks))
+  dA_prev = jnp.concatenate([transpose_times(W_j, dZ) for W_j in W.parts], axis=0)
+  return dA_prev, dW
+
+
 # --- the whole net ----------------------------------------------------------------
 
 def forward(params, X, arch, dropout=None):
@@ -466,7 +558,7 @@ def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None, mask=None):
     W = params[f"W{l}"]
     dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, cache.A_prev_T, m)
     if _uses_l2(lambd):
-      dW = dW + reg.l2_backward(W, lambd, m)
+      dW = jax.tree.map(jnp.add, dW, reg.l2_backward(W, lambd, m))
     grads[f"W{l}"], grads[f"b{l}"] = dW, db
     if l > 1:
       prev = caches[l - 2]
