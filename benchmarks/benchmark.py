@@ -634,6 +634,18 @@ NOTES = """\
   passes over X per iteration at the best read bandwidth measured over X itself (10 MB:
   it stays in L3 on these machines, so this is cache, not DRAM, bandwidth). The second
   L-layer floor charges every FLOP at the machine's 2048^2 matmul peak.
+* The L-layer net since 2026-12-07: a float32 full-batch loop on two cores carries W1
+  as two column blocks, [W_a W_b] over two halves of X's features, each an array of its
+  own for the whole loop (``dense.ColumnBlocks``; see dense's "first layer in column
+  blocks"): Z1 = W_a X_a + W_b X_b and dW_j = dZ1 X_j^T / m, two independent products per
+  pass, and nothing joined or cut in the loop. The loop alone went from 1.26-1.29 to
+  1.03-1.05 ms per iteration (the whole benchmark row 3.5-3.7 -> 2.8 s). Its profile
+  (jax.profiler, 300 iterations): the forward's blocks 0.51-0.53 ms side by side, dW's
+  blocks 0.47-0.50 ms, the two blocks' updates 0.05-0.06 ms each, ~0.05 ms the rest.
+  Carrying the blocks transposed (W_j^T, so that dW_j^T = X_j dZ1^T reads X's own rows
+  on the left and no block is transposed) was slower: 1.13-1.19 against 1.09-1.11 ms.
+  Float64 gained nothing (2.78-2.88 ms either way). What is below is the history of the
+  layout up to then.
 * Why the L-layer net misses the 2048^2-peak floor and the NumPy ratios (profiled on a
   2-core Xeon with AVX-512, 2026-12-06, jax.profiler per operation): the two products
   with X are ~85 % of an iteration. XLA:CPU runs dots in YNNPACK, which repacks the
