@@ -94,6 +94,9 @@ def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=
   [start_step, start_step + num_iterations) of a longer run: the masks depend on the
   absolute step, so running in chunks reproduces the one-program run bit for bit and
   one compiled program serves every chunk (checkpointed runs).
+  ``first_layer_blocks``: carry W1 in two column blocks inside the loop where that is
+  faster (float32, a large X, two or more cores; ``dense.ColumnBlocks``); the result's
+  params are in the course's shapes either way. A sweep passes False.
   Not jitted itself so that it can be vmapped or wrapped; see ``train_gd_jit``.
   """
   if dropout_layers and fixed_masks is None and key is None:
