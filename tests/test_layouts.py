@@ -350,7 +350,8 @@ def test_blocks_are_taken_only_in_float32_on_two_cores(monkeypatch):
   with jax.enable_x64(True):
     assert not dense.splits_first_layer(jnp.asarray(X, jnp.float64), W1)
   assert not dense.splits_first_layer(X32[:, :M // 2], W1)          # a small input
-  assert not dense.splits_first_layer(X32, W1[:dense.SPLIT_MIN_ROWS - 1])  # a thin layer
+  assert dense.splits_first_layer(X32, W1[:dense.BLOCKS_MIN_ROWS])
+  assert not dense.splits_first_layer(X32, W1[:dense.BLOCKS_MIN_ROWS - 1])  # one unit
   monkeypatch.setattr(dense, "_cores", lambda: 1)
   assert dense.first_layer_in_blocks({"W1": W1}, X32)["W1"] is W1
 
