@@ -230,7 +230,9 @@ class DenseGradFn:
   batched under vmap); arch, method and dropout_layers its static part. A Python 0 for
   lambda stays static (no L2 terms in the program). It takes a column ``mask`` (a
   padded batch; see the module docstring), except with fixed dropout masks, which are
-  as wide as the data's batch.
+  as wide as the data's batch. In a full-batch loop ``run`` carries the params in the
+  layout ``loop_params`` gives (W1 in column blocks where that is faster; static
+  ``first_layer_blocks=False`` keeps it whole) and returns them in the course's shapes.
   """
 
   def __init__(self, arch, method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0,
