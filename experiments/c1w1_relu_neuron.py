@@ -101,11 +101,10 @@ def run(config, env):
                          f"{metrics['neuron_test_rmse']:.1f} k$ (one neuron), "
                          f"{metrics['net_test_rmse']:.1f} k$ (the {list(metrics['net_layer_dims'])} net)")
   # Two models train here: the neuron (its descent, a program of its own) and the net.
-  timings = {"neuron_compile_s": neuron_compile_s, "neuron_train_s": neuron_train_s,
-             **runner.program_timings(net_fit, "net")}
+  timings = runner.stage_timings({"neuron": (neuron_compile_s, neuron_train_s),
+                                  **runner.fit_stages(net_fit, "net")})
   record = runner.result(config, costs=costs, cost_unit="iteration", metrics=metrics,
-                         timings={"compile_s": neuron_compile_s + net_fit.compile_s,
-                                  "train_s": neuron_train_s + net_fit.train_s, **timings})
+                         timings=timings)
   figures = {
       "fit.png": plots.relu_fit(features["size"], price, a, b, xlabel="size (m^2)",
                                 ylabel="price (k$)",

@@ -137,7 +137,7 @@ def run(config, env):
   arrays, source, gen_s = load_letters(config, env.cache_dir)
   train_faces = [n for n in letters.FACE_NAMES if n not in config.test_only]
   seen = np.isin(arrays["test_face"], letters.face_indices(train_faces))
-  results, costs, predictions, timings = {}, {}, {}, {"generate_s": gen_s}
+  results, costs, predictions, stages = {}, {}, {}, {}
   with runner.precision(config):
     dtype = runner.float_dtype(config)
     X = jnp.asarray(arrays["train_X"], dtype)
@@ -163,15 +163,13 @@ def run(config, env):
                        "test_accuracy_unseen_fonts": test_acc["unseen_fonts"],
                        "final_cost": fit.costs[-1][1] if fit.costs else None,
                        "output": OUTPUTS[loss]}
-      timings.update(runner.program_timings(fit, loss))
+      stages.update(runner.fit_stages(fit, loss))
   first = config.losses[0]
   record = runner.result(
       config, costs=costs[first], cost_unit="epoch",
       train_accuracy=results[first]["train_accuracy"],
       test_accuracy=results[first]["test_accuracy"],
-      timings={"compile_s": sum(v for k, v in timings.items() if k.endswith("compile_s")),
-               "train_s": sum(v for k, v in timings.items() if k.endswith("train_s")),
-               **timings},
+      timings={**runner.stage_timings(stages), "generate_s": gen_s},
       metrics={"chance": 1.0 / letters.NUM_CLASSES,
                "untrained_test_accuracy": untrained["accuracy"],
                **results, "accuracies_above_are": f"the {first} net's",

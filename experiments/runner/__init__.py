@@ -7,7 +7,7 @@ Submodules are loaded on first use (PEP 562), so that a config file importing
     from experiments import runner
     runner.launch(NAME, run)           # cli: an app's entry point
     runner.Env.plain()                 # env: what an app's run(config, env) receives
-    runner.precision(config), runner.init_params(...), runner.accuracy(...)  # models
+    runner.precision(config), runner.init_params(...), runner.fit_result(...)  # models
     runner.result(config, costs=..., ...)                                     # schema
 """
 import importlib
@@ -16,8 +16,8 @@ _EXPORTS = {
     "launch": "cli", "main": "cli", "long_run_compiler_options": "cli",
     "Env": "env", "FitResult": "env", "TrainingDiverged": "env",
     "precision": "models", "float_dtype": "models", "uses_float64": "models",
-    "init_params": "models", "accuracy": "models", "train_test_accuracies": "models",
-    "fit_result": "models", "program_timings": "models", "timed_stage": "models",
+    "init_params": "models", "train_test_accuracies": "models", "fit_result": "models",
+    "fit_stages": "models", "stage_timings": "models", "timed_stage": "models",
     "result": "schema", "check_record": "schema", "draw_figures": "schema",
 }
 

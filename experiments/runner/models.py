@@ -35,13 +35,6 @@ def init_params(config, layer_dims, scheme, scale=None):
                                  scale=scale or 0.01, dtype=float_dtype(config))
 
 
-def accuracy(params, X, Y, arch, config):
-  """Accuracy as a Python float in [0, 1], in the config's precision."""
-  dtype = float_dtype(config)
-  return float(dense.accuracy(params, arrays.device_array(X, dtype),
-                              arrays.device_array(Y, dtype), arch))
-
-
 def train_test_accuracies(config, params, arch, train_x, train_y, test_x=None, test_y=None):
   """{"train_accuracy", "test_accuracy"} of ``params`` (test None without a test set),
   both from one compiled program."""
@@ -94,19 +87,33 @@ def fit_result(config, fit, arch, train_x, train_y, test_x=None, test_y=None, *,
 
 
 def fit_timings(fit):
-  """{"compile_s", "train_s"}: the fit's totals, plus ``program_timings``."""
-  return {"compile_s": fit.compile_s, "train_s": fit.train_s, **program_timings(fit)}
-
-
-def program_timings(fit, stage=None):
-  """A fit of several programs (``FitResult.programs``): each one's
-  "<stage>_<program>_compile_s" and "..._train_s"; a fit of one program: the stage's
-  "<stage>_compile_s" and "<stage>_train_s" (nothing when ``stage`` is None)."""
-  prefix = "" if stage is None else f"{stage}_"
+  """{"compile_s", "train_s"}: the fit's totals; a fit of several programs adds each
+  one's (``stage_timings`` of ``fit_stages``)."""
   if not fit.programs:
-    return {} if stage is None else {f"{stage}_compile_s": fit.compile_s,
-                                     f"{stage}_train_s": fit.train_s}
-  timings = {}
-  for name, compile_s, run_s in fit.programs:
-    timings[f"{prefix}{name}_compile_s"], timings[f"{prefix}{name}_train_s"] = compile_s, run_s
+    return {"compile_s": fit.compile_s, "train_s": fit.train_s}
+  return stage_timings(fit_stages(fit))
+
+
+def fit_stages(fit, name=None):
+  """{stage: (compile_s, train_s)} of a fit, for ``stage_timings``: one per program of a
+  fit of several (``FitResult.programs``: "<name>_<program>", or "<program>" without a
+  name), else {name: the fit's totals}."""
+  prefix = "" if name is None else f"{name}_"
+  if fit.programs:
+    return {f"{prefix}{program}": (compile_s, run_s)
+            for program, compile_s, run_s in fit.programs}
+  return {name: (fit.compile_s, fit.train_s)}
+
+
+def stage_timings(stages):
+  """A record's timings for a run in stages ({stage: (compile_s, train_s)}; train_s None
+  for a program only compiled, its short run counted in its compile): the totals
+  "compile_s" and "train_s", and each stage's "<stage>_compile_s" and "<stage>_train_s"
+  (the report and the benchmark read a row's stages as its programs)."""
+  timings = {"compile_s": sum(c for c, _ in stages.values()),
+             "train_s": sum(t for _, t in stages.values() if t is not None)}
+  for stage, (compile_s, train_s) in stages.items():
+    timings[f"{stage}_compile_s"] = compile_s
+    if train_s is not None:
+      timings[f"{stage}_train_s"] = train_s
   return timings
