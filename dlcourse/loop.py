@@ -60,7 +60,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dlcourse import arrays
+from dlcourse import arrays, validation
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError
 from dlcourse.losses import kept_count
@@ -240,7 +240,7 @@ class DenseGradFn:
     self.arch, self.method = arch, method
     self.dropout_layers = tuple(dropout_layers)
     self.lambd, self.keep_prob, self.fixed_masks = lambd, keep_prob, fixed_masks
-    self.first_layer_blocks = bool(first_layer_blocks)
+    self.first_layer_blocks = validation.flag("first_layer_blocks", first_layer_blocks)
 
   def tree_flatten(self):
     static_zero = _is_python_zero(self.lambd)

@@ -406,3 +406,10 @@ def test_a_float32_gd_loop_takes_blocks_on_two_cores_and_trains_the_same(monkeyp
     np.testing.assert_allclose(blocked.params[name], whole.params[name], rtol=2e-4,
                                atol=2e-6, err_msg=name)
   np.testing.assert_allclose(blocked.costs, whole.costs, rtol=1e-5)
+
+
+def test_a_first_layer_blocks_that_is_not_a_bool_is_refused():
+  from dlcourse import loop  # pylint: disable=import-outside-toplevel
+  from dlcourse.errors import ConfigError  # pylint: disable=import-outside-toplevel
+  with pytest.raises(ConfigError, match="first_layer_blocks must be a bool, got 'no'"):
+    loop.dense_grad_fn(dense.Architecture.make(LAYER_DIMS), first_layer_blocks="no")
