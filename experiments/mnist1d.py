@@ -421,16 +421,14 @@ def run_models(spec, hypers, X, Y, eval_sets, dtype):
   hypers = Hypers(jnp.asarray(hypers.seed, jnp.int32), jnp.asarray(hypers.learning_rate, dtype),
                   jnp.asarray(hypers.lambd, dtype), jnp.asarray(hypers.keep_prob, dtype),
                   jnp.asarray(hypers.width, jnp.int32), jnp.asarray(hypers.log_decay_base, dtype))
-  backend = jax.default_backend()
   start_s = time.perf_counter()
   start = jax.block_until_ready(init_models(hypers, spec=init_spec(spec),
                                             dtype=np.dtype(dtype).name))
   init_s = time.perf_counter() - start_s
   start_s = time.perf_counter()
-  # Training programs of more than a few seconds are compiled for speed (runner.cli).
-  flops = training_flops(spec, len(hypers.seed), X.shape[1])
-  compiled = train_models.lower(hypers, start, X, Y, eval_sets, spec=spec).compile(
-      runner.long_run_compiler_options(backend, flops=flops))
+  # Training programs of more than a few seconds are compiled for speed (runner.long_runs).
+  compiled = runner.compile_long_run(train_models, hypers, start, X, Y, eval_sets, spec=spec,
+                                     flops=training_flops(spec, len(hypers.seed), X.shape[1]))
   compile_s = time.perf_counter() - start_s
   start_s = time.perf_counter()
   trained = jax.block_until_ready(compiled(hypers, start, X, Y, eval_sets))

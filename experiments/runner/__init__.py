@@ -14,6 +14,7 @@ import importlib
 
 _EXPORTS = {
     "launch": "cli", "main": "cli", "long_run_compiler_options": "cli",
+    "compile_long_run": "long_runs",
     "Env": "env", "FitResult": "env", "TrainingDiverged": "env",
     "precision": "models", "float_dtype": "models", "uses_float64": "models",
     "init_params": "models", "train_test_accuracies": "models", "fit_result": "models",

@@ -243,7 +243,8 @@ ONE_CORE_XLA_DEFAULTS = ("--xla_cpu_parallel_codegen_split_count=1",)
 # programs, 10 epochs on one core (2026-12-06, Xeon AVX-512): compile 1.2-1.5 -> 2.1-2.5 s,
 # training 10-17 % shorter (the MLP 0.56 -> 0.48 s, all tools 1.13 -> 0.98 s). The small
 # nets' programs keep the legacy emitters: C2W2's Adam compiled 0.31 -> 0.80 s with them,
-# for a run of ~0.1 s.
+# for a run of ~0.1 s. Such a program is also lowered with its random bits' hash unrolled
+# (``long_runs``, which compiles with these options).
 LONG_RUN_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": True}
 # Below this much training arithmetic (about 2 s of one core) the emitters' extra compile
 # costs more than they save: MNIST-1D's softmax regression (1.6e10 FLOPs), pinned to one
