@@ -84,18 +84,32 @@ def kind_name(kind):
 
 # --- square-matmul peak ---------------------------------------------------------------
 
-def square_peak(dtype=jnp.float32, n=2048, repeats=5):
-  """FLOP/s of an n x n matmul in XLA on this machine (best of ``repeats``)."""
+SQUARE_N = 2048
+
+
+def square_product(dtype=jnp.float32, n=SQUARE_N):
+  """A function that runs one n x n matmul in XLA and waits for it (compiled and run
+  once here); 2 n^3 FLOPs per call."""
   with jax.enable_x64(dtype == jnp.float64):
     A = jax.random.normal(jax.random.key(0), (n, n), dtype)
     product = jax.jit(jnp.matmul)
     product(A, A).block_until_ready()
-    best = np.inf
-    for _ in range(repeats):
-      start = time.perf_counter()
-      product(A, A).block_until_ready()
-      best = min(best, time.perf_counter() - start)
-  return 2.0 * n ** 3 / best
+  return lambda: product(A, A).block_until_ready()
+
+
+def square_flops(seconds, n=SQUARE_N):
+  return 2.0 * n ** 3 / seconds
+
+
+def square_peak(dtype=jnp.float32, n=SQUARE_N, repeats=5):
+  """FLOP/s of an n x n matmul in XLA on this machine (best of ``repeats``)."""
+  run = square_product(dtype, n)
+  best = np.inf
+  for _ in range(repeats):
+    start = time.perf_counter()
+    run()
+    best = min(best, time.perf_counter() - start)
+  return square_flops(best, n)
 
 
 # --- course-compatible float64 runs -------------------------------------------------

@@ -64,3 +64,20 @@ def test_a_rows_compile_target_is_its_longest_program():
   staged, plain = targets
   assert staged.ratio == 0.8 and staged.met and "(softmax)" in staged.name
   assert plain.ratio == 0.4 and not plain.met  # a small net: under 0.3 s
+
+
+def test_the_l_layer_floor_reads_the_peak_of_its_own_rounds():
+  """The 2048^2 floor uses the square product timed in the L-layer's race (square_s),
+  not the run's best peak, which a drifting host may have reached in a faster spell."""
+  machine = benchmark.Machine(1)
+  m = 209
+  machine.products[(benchmark.CAT_NET[1], benchmark.CAT_NET[0], m)] = [1e-3, 1e-3]
+  square_s = 0.08                        # 2 * 2048^3 / 0.08 s = 214.7 GFLOP/s
+  r = {"iterations": 2500, "manual_s": 3.0, "autodiff_s": 3.0, "numpy64_s": 12.0,
+       "numpy32_s": 6.0, "gram_s": 0.2, "torch_s": None, "square_s": square_s}
+  rows = {row.name: row for row in benchmark.l_layer_rows(r, machine, m, run_peak=3.2e11)}
+  ratio = next(row for name, row in rows.items() if "/ FLOP floor at the 2048^2" in name)
+  floor = benchmark.net_flops(benchmark.CAT_NET, m) * 2500 * square_s / (2.0 * 2048 ** 3)
+  assert abs(ratio.ratio - 3.0 / floor) < 1e-9
+  shown = next(row for name, row in rows.items() if "floor at the 2048^2 matmul" in name)
+  assert "214.7 GFLOP/s" in shown.value and "320.0 GFLOP/s" in shown.value
