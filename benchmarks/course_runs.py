@@ -90,11 +90,16 @@ SQUARE_N = 2048
 def square_product(dtype=jnp.float32, n=SQUARE_N):
   """A function that runs one n x n matmul in XLA and waits for it (compiled and run
   once here); 2 n^3 FLOPs per call."""
-  with jax.enable_x64(dtype == jnp.float64):
+  x64 = dtype == jnp.float64
+  with jax.enable_x64(x64):
     A = jax.random.normal(jax.random.key(0), (n, n), dtype)
     product = jax.jit(jnp.matmul)
     product(A, A).block_until_ready()
-  return lambda: product(A, A).block_until_ready()
+
+  def run():
+    with jax.enable_x64(x64):  # a float64 call outside it would retrace in float32
+      return product(A, A).block_until_ready()
+  return run
 
 
 def square_flops(seconds, n=SQUARE_N):
