@@ -20,9 +20,9 @@ import tempfile
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from dlcourse import arrays as arrays_lib
 from dlcourse import data, letters, optim, plots
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
@@ -124,9 +124,15 @@ def check_config(config):
   letters.face_indices(config.test_only)
 
 
-def evaluate(params, arch, X, labels, seen):
-  """Accuracies and predictions of the argmax of the net's outputs."""
-  A = np.asarray(dense.output(params, X, arch))
+def outputs(params, arch, X_both, m_train):
+  """The net's outputs on the training and test columns, (A_train, A_test), from one
+  call on both sets side by side: one compiled program per net, not one per shape."""
+  A = np.asarray(dense.output(params, X_both, arch))
+  return A[:, :m_train], A[:, m_train:]
+
+
+def evaluate(A, labels, seen):
+  """Accuracies and predictions of the argmax of the outputs A (K, m)."""
   return {"accuracy": letters.scores_accuracy(A, labels),
           "seen_fonts": letters.scores_accuracy(A, labels, seen),
           "unseen_fonts": letters.scores_accuracy(A, labels, ~seen)}, np.argmax(A, axis=0)
@@ -140,22 +146,25 @@ def run(config, env):
   results, costs, predictions, stages = {}, {}, {}, {}
   with runner.precision(config):
     dtype = runner.float_dtype(config)
-    X = jnp.asarray(arrays["train_X"], dtype)
-    Y = jnp.asarray(data.one_hot(arrays["train_labels"], letters.NUM_CLASSES), dtype)
-    X_test = jnp.asarray(arrays["test_X"], dtype)
+    X = arrays_lib.device_array(arrays["train_X"], dtype)
+    Y = arrays_lib.device_array(data.one_hot(arrays["train_labels"], letters.NUM_CLASSES),
+                                dtype)
+    m_train, m_test = arrays["train_X"].shape[1], arrays["test_X"].shape[1]
+    X_both = arrays_lib.device_array(
+        np.concatenate([arrays["train_X"], arrays["test_X"]], axis=1), dtype)
     dims = (letters.N_X,) + tuple(config.hidden_dims) + (letters.NUM_CLASSES,)
     untrained = None
     for loss in config.losses:
       arch = dense.Architecture.make(dims, hidden="relu", output=OUTPUTS[loss])
       params = runner.init_params(config, arch.layer_dims, "he")  # same weights for both
       if untrained is None:
-        untrained, _ = evaluate(params, arch, X_test, arrays["test_labels"], seen)
+        untrained, _ = evaluate(outputs(params, arch, X_both, m_train)[1],
+                                arrays["test_labels"], seen)
       fit = env.fit_minibatch(config, arch, params, X, Y, optim.adam(config.learning_rate),
                               key=jax.random.key(config.seed))
-      train_acc, _ = evaluate(fit.params, arch, X, arrays["train_labels"],
-                              np.ones(X.shape[1], bool))
-      test_acc, predictions[loss] = evaluate(fit.params, arch, X_test, arrays["test_labels"],
-                                             seen)
+      A_train, A_test = outputs(fit.params, arch, X_both, m_train)
+      train_acc, _ = evaluate(A_train, arrays["train_labels"], np.ones(m_train, bool))
+      test_acc, predictions[loss] = evaluate(A_test, arrays["test_labels"], seen)
       costs[loss] = fit.costs
       results[loss] = {"train_accuracy": train_acc["accuracy"],
                        "test_accuracy": test_acc["accuracy"],
@@ -173,7 +182,7 @@ def run(config, env):
       metrics={"chance": 1.0 / letters.NUM_CLASSES,
                "untrained_test_accuracy": untrained["accuracy"],
                **results, "accuracies_above_are": f"the {first} net's",
-               "m_train": int(X.shape[1]), "m_test": int(X_test.shape[1]),
+               "m_train": int(m_train), "m_test": int(m_test),
                "m_test_unseen_fonts": int((~seen).sum()),
                "train_faces": train_faces, "test_only_faces": list(config.test_only),
                "data_source": source,
