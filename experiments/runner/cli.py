@@ -253,14 +253,20 @@ LONG_RUN_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": True}
 LONG_RUN_MIN_FLOPS = 1e11
 
 
+def takes_long_run_choices(backend, environ=os.environ, flops=None):
+  """Whether a program that trains for minutes gets this project's choices for one
+  (these compiler options, ``long_runs``' lowering): on the CPU, unless
+  DLCOURSE_XLA_DEFAULTS=0 or ``flops``, the training's arithmetic when known, is under
+  ``LONG_RUN_MIN_FLOPS``."""
+  return (backend == "cpu" and environ.get(XLA_DEFAULTS_ENV, "1") != "0"
+          and (flops is None or flops >= LONG_RUN_MIN_FLOPS))
+
+
 def long_run_compiler_options(backend, environ=os.environ, flops=None):
   """``compiler_options`` for ``.compile()`` of a program that trains for minutes:
-  ``LONG_RUN_COMPILER_OPTIONS`` on the CPU, unless DLCOURSE_XLA_DEFAULTS=0 or the
-  user's XLA_FLAGS chose the emitters (then {}: their choice stands), or ``flops``, the
-  training's arithmetic when known, is under ``LONG_RUN_MIN_FLOPS``."""
-  if backend != "cpu" or environ.get(XLA_DEFAULTS_ENV, "1") == "0":
-    return {}
-  if flops is not None and flops < LONG_RUN_MIN_FLOPS:
+  ``LONG_RUN_COMPILER_OPTIONS`` where ``takes_long_run_choices``, unless the user's
+  XLA_FLAGS chose the emitters (then {}: their choice stands)."""
+  if not takes_long_run_choices(backend, environ, flops):
     return {}
   ours = XLA_DEFAULTS[0]
   flags = environ.get("XLA_FLAGS", "").split()

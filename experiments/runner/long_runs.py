@@ -65,11 +65,10 @@ _UNROLLED_RULE = mlir.lower_fun(threefry2x32_unrolled, multiple_results=True)
 
 
 def lowering_parameters(backend, environ=os.environ, flops=None):
-  """The long run's lowering: Threefry unrolled on the CPU (other backends lower it
-  unrolled, or as a kernel, already), unless DLCOURSE_XLA_DEFAULTS=0 or the training's
-  arithmetic ``flops`` is under ``cli.LONG_RUN_MIN_FLOPS``; else JAX's defaults."""
-  if (backend != "cpu" or environ.get(cli.XLA_DEFAULTS_ENV, "1") == "0"
-      or (flops is not None and flops < cli.LONG_RUN_MIN_FLOPS)):
+  """The long run's lowering: Threefry unrolled where ``cli.takes_long_run_choices``
+  (the CPU only: other backends lower it unrolled, or as a kernel, already); else
+  JAX's defaults."""
+  if not cli.takes_long_run_choices(backend, environ, flops):
     return mlir.LoweringParameters()
   return mlir.LoweringParameters(override_lowering_rules=((threefry2x32_p, _UNROLLED_RULE),))
 
