@@ -730,7 +730,12 @@ NOTES = """\
   the same bits, one straight-line kernel; passed to each long run's lowering, while
   every other program keeps JAX's loop, which compiles faster): one core each, the
   search trained in 83.6 -> 67.4 s, the all-tools row 21.1 -> 17.5 s and the dropout
-  row 17.3 / 16.9 -> 14.2 / 13.1 s, with the same accuracies to the last digit. The
+  row 17.3 / 16.9 -> 14.2 / 13.1 s, with the same accuracies to the last digit.
+  Unrolled, XLA fused each mask's hash into both its readers (forward and backward):
+  since 2026-12-07 (later) the loop draws each step's masks a step ahead and carries
+  them in (``loop``'s ``draw``; the same bits), one core, 200 epochs, 8 models: the
+  dropout row 13.2 -> 11.0 s, the all-tools row 15.8 -> 13.4 s, and the search's four
+  programs 59.8 -> 53.3 s (the two side by side), each compiling ~0.1-0.2 s longer. The
   backward's W^T dZ ran in XLA's generic dot (6.6 ms of 46) until a transposed copy
   gave it to the matrix library (``dense.transpose_times``: 9 % off the step). Since
   2026-12-06 (evening) the search trains its models in three width buckets (64, 128,

@@ -25,6 +25,7 @@ Data: ``dlcourse.mnist1d`` generates the arrays; this app caches them under
 SHA-256, reuses the cache when its checksum holds, and says so loudly when the package
 builds something whose checksum differs from the recorded one (config.expected_checksum).
 """
+import dataclasses
 import functools
 import math
 import os
@@ -271,23 +272,38 @@ def init_model(spec, seed, width, dtype):
   return params, {}
 
 
-def make_grad_fn(spec, lambd, keep_prob):
-  """grad_fn(params, model_state, X_batch, Y_batch, key) -> (J, grads, new_model_state):
-  the hand-derived (or autodiff) gradients of the batch cost with fresh dropout masks."""
-  hidden = tuple(range(1, spec.arch.num_layers))
+@dataclasses.dataclass(frozen=True, eq=False)
+class GradFn:
+  """``grad_fn(params, model_state, X_batch, Y_batch, key) -> (J, grads,
+  new_model_state)``: the hand-derived (or autodiff) gradients of the batch cost with
+  fresh dropout masks on every hidden layer, drawn from the step's key (``draw``; the
+  loop draws an epoch's masks ahead and passes each step's as ``noise``)."""
+  spec: Spec
+  lambd: jax.Array
+  keep_prob: jax.Array
 
-  def grad_fn(params, state, X, Y, key):
-    dropout = None
-    if spec.dropout:
-      masks = reg.dropout_masks(key, spec.arch.layer_dims, hidden, keep_prob, X.shape[1])
-      dropout = reg.Dropout(masks, keep_prob)
+  def draw(self, key, m):
+    """The step's masks {l: D^[l] (n_l, m)}, or None without dropout."""
+    if not self.spec.dropout:
+      return None
+    hidden = tuple(range(1, self.spec.arch.num_layers))
+    return reg.dropout_masks(key, self.spec.arch.layer_dims, hidden, self.keep_prob, m)
+
+  def __call__(self, params, state, X, Y, key, noise=None):
+    spec = self.spec
+    masks = self.draw(key, X.shape[1]) if noise is None else noise
+    dropout = None if masks is None else reg.Dropout(masks, self.keep_prob)
     if spec.batchnorm:
-      return bn_dense.cost_and_grads(params, state, X, Y, spec.arch, lambd, dropout,
+      return bn_dense.cost_and_grads(params, state, X, Y, spec.arch, self.lambd, dropout,
                                      spec.method, spec.bn_epsilon, spec.bn_momentum)
-    J, grads = dense.cost_and_grads(params, X, Y, spec.arch, lambd, dropout, spec.method)
+    J, grads = dense.cost_and_grads(params, X, Y, spec.arch, self.lambd, dropout,
+                                    spec.method)
     return J, grads, state
 
-  return grad_fn
+
+def make_grad_fn(spec, lambd, keep_prob):
+  """The batch gradients of one model (``GradFn``)."""
+  return GradFn(spec, lambd, keep_prob)
 
 
 def model_accuracy(spec, params, state, X, Y):

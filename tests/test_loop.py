@@ -250,6 +250,66 @@ def test_the_step_is_traced_once_per_batch_shape(batching, num_iterations, recor
   assert int(state.step) == num_iterations * loop.steps_per_iteration(spec, M)
 
 
+# --- a step's randomness drawn a step ahead ---------------------------------------------
+
+
+class KeyEcho:
+  """A grad_fn whose ``draw`` returns its key's bits, and whose cost counts how many
+  of them differ from its own step key's: 0 at every step iff each step was handed
+  exactly the draw of its own key. ``takes_column_mask`` as asked (False: a partial
+  last batch takes a step of its own, drawing inline)."""
+
+  def __init__(self, takes_column_mask):
+    self.takes_column_mask = takes_column_mask
+    self.handed = []   # per trace of the step: (batch width, whether noise was handed in)
+
+  def draw(self, key, m):
+    return jnp.broadcast_to(jax.random.key_data(key)[:, None], (2, m))
+
+  def __call__(self, params, model_state, X, Y, key, mask=None, noise=None):
+    self.handed.append((X.shape[1], noise is not None))
+    noise = self.draw(key, X.shape[1]) if noise is None else noise
+    J = jnp.sum(noise != self.draw(key, X.shape[1])).astype(X.dtype)
+    return J, jax.tree.map(jnp.zeros_like, params), model_state
+
+
+@pytest.mark.parametrize("takes_column_mask", [True, False])
+@pytest.mark.parametrize("batch_size", [4, 5])   # M = 10: a partial last batch, and none
+def test_each_step_is_handed_the_draw_of_its_own_step_key(takes_column_mask, batch_size):
+  params, X, Y = problem()
+  optimizer = optim.gd(0.1)
+  grad_fn = KeyEcho(takes_column_mask)
+  start = loop.init_state(params, optimizer, key=jax.random.key(3))
+  _, costs = run(start, X, Y, grad_fn=grad_fn, optimizer=optimizer, num_iterations=5,
+                 record_every=1, batching=loop.Epochs(batch_size, key=jax.random.key(1)))
+  np.testing.assert_array_equal(costs, np.zeros(5))
+  rest = M % batch_size
+  # The scanned steps are handed their noise; a partial batch's own step draws inline.
+  expected = {(batch_size, True)} | ({(rest, False)} if rest and not takes_column_mask
+                                     else set())
+  assert set(grad_fn.handed) == expected
+
+
+@pytest.mark.parametrize("batching", ["keyed", "in_order_padded"])
+def test_masks_drawn_ahead_are_the_bits_of_masks_drawn_in_the_step(batching):
+  """The loop draws a ``draw``-ing grad_fn's dropout masks a step ahead; the same
+  grad_fn without ``draw`` (a plain function) draws them inside each step."""
+  params, X, Y = problem()
+  grad_fn = loop.dense_grad_fn(ARCH, dropout_layers=(1,), keep_prob=0.6)
+  inline = lambda *args, **kwargs: grad_fn(*args, **kwargs)
+  inline.takes_column_mask = True
+  spec = (loop.Epochs(4, key=jax.random.key(2)) if batching == "keyed"
+          else loop.InOrder(3))
+  optimizer = optim.adam(0.05)
+  start = loop.init_state(params, optimizer, key=jax.random.key(9))
+  kwargs = dict(optimizer=optimizer, num_iterations=4, record_every=1, batching=spec)
+  ahead = run(start, X, Y, grad_fn=grad_fn, **kwargs)
+  drawn_inside = run(start, X, Y, grad_fn=inline, **kwargs)
+  assert_same_bits(ahead, drawn_inside)
+  without = run(start, X, Y, grad_fn=loop.dense_grad_fn(ARCH), **kwargs)
+  assert not np.allclose(ahead[0].params["W1"], without[0].params["W1"])  # masks applied
+
+
 # --- refusals ------------------------------------------------------------------------------
 
 

@@ -353,3 +353,30 @@ def test_decay_is_a_traced_number_so_decay_and_mlp_share_a_program(arrays):
     with pytest.raises(ConfigError):
       app.make_spec(config, app.architecture(config), 1, X.shape[1])
 
+
+
+@pytest.mark.parametrize("variant", ["dropout", "all"])
+def test_grad_fn_handed_its_drawn_masks_equals_drawing_them_itself(arrays, variant):
+  """The loop draws a step's dropout masks a step ahead (GradFn.draw) and hands them
+  back as ``noise``: the same cost, gradients and batch-norm state as drawing inside."""
+  import jax
+  import jax.numpy as jnp
+  config = configs.get_config(variant)
+  config.hidden_dims = (16, 16)
+  arch = app.architecture(config)
+  X = jnp.asarray(arrays["train_x"][:, :100], jnp.float32)
+  Y = jnp.asarray(arrays["train_y"][:, :100], jnp.float32)
+  spec = app.make_spec(config, arch, 1, X.shape[1])
+  params, state = app.init_model(spec, 0, 16, jnp.float32)
+  grad_fn = app.make_grad_fn(spec, jnp.float32(config.lambd), jnp.float32(0.7))
+  key = jax.random.key(4)
+  masks = grad_fn.draw(key, X.shape[1])
+  assert sorted(masks) == [1, 2] and masks[1].shape == (16, 100)
+  itself = jax.jit(grad_fn)(params, state, X, Y, key)
+  handed = jax.jit(grad_fn)(params, state, X, Y, jax.random.key(5), noise=masks)
+  for a, b in zip(jax.tree.leaves(itself), jax.tree.leaves(handed)):
+    np.testing.assert_array_equal(a, b)
+  other = jax.jit(grad_fn)(params, state, X, Y, jax.random.key(5))
+  assert not np.array_equal(other[1]["W1"], itself[1]["W1"])   # the masks matter
+  assert app.make_grad_fn(app.make_spec(configs.get_config("mlp"), arch, 1, 100),
+                          0.0, 1.0).draw(key, 100) is None   # no dropout, nothing drawn

@@ -14,8 +14,9 @@ compile explicitly (nothing process-wide):
   random search trained in 83.6 s rolled and 67.4 s unrolled, its all-tools row in 21.1
   against 17.5 s (one core each, 2026-12-07, Xeon with AVX-512). The hash is the same
   function either way, so the bits, and every number trained from them, are the same.
-  (Unrolled, XLA fuses a mask's hash into both the forward and the backward that read
-  the mask, hashing it twice: ~13 % of the all-tools step, a gain left on the table.)
+  (Unrolled, XLA would fuse a mask's hash into both the forward and the backward that
+  read the mask, hashing it twice; ``dlcourse.loop`` draws each step's masks a step
+  ahead, so each is hashed once and kept.)
 
 ``compile_long_run(jitted, *args, flops=..., **kwargs)`` lowers and compiles with both.
 """
