@@ -298,8 +298,8 @@ def test_masks_drawn_ahead_are_the_bits_of_masks_drawn_in_the_step(batching):
   grad_fn = loop.dense_grad_fn(ARCH, dropout_layers=(1,), keep_prob=0.6)
   inline = lambda *args, **kwargs: grad_fn(*args, **kwargs)
   inline.takes_column_mask = True
-  spec = (loop.Epochs(4, key=jax.random.key(2)) if batching == "keyed"
-          else loop.InOrder(3))
+  spec = {"keyed": loop.Epochs(4, key=jax.random.key(2)),
+          "in_order_padded": loop.InOrder(3)}[batching]
   optimizer = optim.adam(0.05)
   start = loop.init_state(params, optimizer, key=jax.random.key(9))
   kwargs = dict(optimizer=optimizer, num_iterations=4, record_every=1, batching=spec)
