@@ -721,7 +721,13 @@ NOTES = """\
   ``schedules.course_decay``), not constants: the 18 C2W2 rows lower to 8 programs, one
   per optimizer and precision, with the same costs to the bit. The other 10 rows' compile
   rows read ~0.1 s: their lowering and a hit in the compilation cache, which the report
-  keeps on. The 8 that compile are the ones measured against 0.3 s.
+  keeps on. The 8 that compile are the ones measured against 0.3 s. perf of the Adam
+  program's XLA compile (2026-12-07, 20 compiles of 0.26 s, one core): LLVM ~50 % (IR
+  passes 26 %, machine code 22 %), HLO passes 6 %. LLVM's own options
+  (``--xla_backend_extra_options``) took it to 0.25 s (-fast-isel), 0.23 s (and no loop
+  or SLP vectorizer) or 0.24 s (no machine scheduler), for slower kernels;
+  ``--xla_backend_optimization_level=0`` to 0.11 s, but the row then trained in 0.52
+  instead of 0.29 s (C2W1's dropout row 9.6 instead of 1.2 s).
 * MNIST-1D's random search (24 masked [40, 256, 256, 10] nets, batches of 100), one core,
   per step (profile, 2026-12-04): ~45 % matrix products, ~20 % the dropout masks'
   random bits (JAX lowers threefry on the CPU as a rolled loop, 5 passes over the
@@ -774,7 +780,14 @@ NOTES = """\
   them and train for under a second. Split over the cores
   (``parallel.sweep_mesh(models=cores)`` in a process started with
   ``JAX_NUM_CPU_DEVICES=<cores>``) the halves run side by side; the sequential runs
-  cannot use the second core.
+  cannot use the second core. Also tried (2026-12-07, one pinned core, 64 models): the
+  tiny layers' products written as unrolled sums of broadcasts (XLA fuses them with
+  their neighbours): in the forward and W^T dZ, 298 k -> 340-347 k model-it/s (with dW
+  = dZ A^T too: 204 k; as broadcast-and-reduce: 46 k); YNN fusion types DOT or
+  INDIVIDUAL_DOT alone: within 5 %; Eigen for every dot: 124-132 k. In the split child,
+  ``--xla_cpu_multi_thread_eigen=false``: no change (2.90-2.97x against 2.99-3.01x).
+  Per iteration of 32 models on one core (~105 us, jax.profiler): dW2's batched
+  product 22 us, the cost's log(1 + e^-|z|) 22 us, ReLU's backward 16 us.
 * Report figures (2026-12-06): the per-row cost curves and decision boundaries skip
   tight_layout (fixed margins; it drew each figure once more to measure it: 99 -> 68 ms
   per decision boundary, 66 -> 41 ms per cost curve; a figure whose labels the fixed
@@ -787,14 +800,23 @@ NOTES = """\
   and compiled ~1 s slower (1.2-1.5 -> 2.1-2.5 s); every other program keeps the legacy
   emitters. ``--xla_cpu_opt_preset=FAST_COMPILE`` changed neither (the MLP: 1.18-1.24 s
   with the emitters, 0.48-0.51 s without); perf finds no single hot spot in those
-  compiles (per-kernel MLIR pattern sets and contexts, LLVM, Python).
+  compiles (per-kernel MLIR pattern sets and contexts, LLVM, Python). perf of the
+  all-tools program's compile (2026-12-07, one core, 6 compiles of 1.9 s): LLVM 34 %
+  (its IR passes 17 %, machine code 15 %), the emitters' MLIR passes 21 %, XLA's HLO
+  passes 6 %, thunk emission 5 %; a pinned worker runs XLA's parallel codegen on its
+  one core. With the dropout masks drawn ahead, the legacy emitters would compile the
+  dropout row's program in 0.58-0.68 s instead of 1.5-1.7 s, and train it 13-16 %
+  slower (100 epochs: 6.27-6.36 against 5.5-5.6 s): more than the compile saves.
 * Other matrix libraries for the L-layer net's dots (2026-12-06, late; float32, two cores,
   ms per iteration): YNNPACK (XLA's default) 1.47, Eigen
   (``--xla_cpu_experimental_ynn_fusion_type=``) 1.61, XNNPACK 1.58, oneDNN 3.41; the
   default stays. Float64 runs in Eigen (YNNPACK has no float64): one core, the forward
   X^T W1^T at 39 GFLOP/s against 57 for the backward's dZ1 X^T (its K is 209, not
   12288), with ~62 GFLOP/s per core at 2048^2: the float64 forward is the float64 rows'
-  gap.
+  gap. Not X's repacking: the forward summed over blocks of X's features that each
+  stay in L2 (512-2048 of them, one array each) took 2.52-2.64 ms against 2.58 ms whole
+  (one core, 2026-12-07), and dW in column blocks 1.99-2.06 against 1.98 ms; it is the
+  library's kernel on these shapes (~40 GFLOP/s).
 * Start-up (2026-12-06, late): ml_dtypes 0.7.0 took ~0.5 s to import (perf: numpy's
   ``PyUFunc_AddLoop``; 0.6.0: 3 ms), paid by every process that imports JAX, so
   pyproject.toml keeps it below 0.7: a report worker's start went from 0.92-1.00 to
