@@ -18,7 +18,7 @@ first step's is drawn before the scan). The same bits as drawing inside the step
 each mask is hashed once and kept in memory: drawn inside the step, XLA:CPU fuses the
 hash into each of the mask's consumers, the forward and the backward, and computes it
 twice. MNIST-1D's dropout row (8 models, one core, 100 epochs) trained in 5.5-5.6 s
-instead of 6.9-7.1 s, with the same accuracies; drawing a whole epoch's masks in one
+instead of 6.8-7.2 s, with the same accuracies; drawing a whole epoch's masks in one
 vmapped call was slower (5.9 s) and compiled 1 s longer. The masks are the same bits;
 the iterates are too in the tests, though XLA, fusing the masks' use differently, may
 round differently (a full-batch loop drawn ahead differed by 1 ulp, for ~4 % on C2W1's
