@@ -185,12 +185,15 @@ def test_model_state_is_threaded_through_every_step_and_chunk():
 # --- chunks and compiled programs ------------------------------------------------------
 
 
-@pytest.mark.parametrize("batching", ["full_dropout", "epochs_key"])
+@pytest.mark.parametrize("batching", ["full_dropout", "epochs_key", "epochs_dropout"])
 def test_chunks_of_one_compiled_program_equal_the_uninterrupted_run(batching):
   params, X, Y = problem()
   if batching == "full_dropout":
     grad_fn = loop.dense_grad_fn(ARCH, dropout_layers=(1,), keep_prob=0.7)
     optimizer, spec, n, r = optim.gd(0.3), loop.FULL_BATCH, 18, 3
+  elif batching == "epochs_dropout":   # masks drawn a step ahead, from each chunk's start
+    grad_fn = loop.dense_grad_fn(ARCH, dropout_layers=(1,), keep_prob=0.7)
+    optimizer, spec, n, r = optim.adam(0.05), loop.Epochs(4, key=jax.random.key(2)), 6, 2
   else:
     grad_fn = loop.dense_grad_fn(ARCH)
     optimizer, spec, n, r = optim.adam(0.05), loop.Epochs(4, key=jax.random.key(2)), 6, 1
