@@ -782,8 +782,8 @@ NOTES = """\
   ``JAX_NUM_CPU_DEVICES=<cores>``) the halves run side by side; the sequential runs
   cannot use the second core. Also tried (2026-12-07, one pinned core, 64 models): the
   tiny layers' products written as unrolled sums of broadcasts (XLA fuses them with
-  their neighbours): in the forward and W^T dZ, 298 k -> 340-347 k model-it/s (with dW
-  = dZ A^T too: 204 k; as broadcast-and-reduce: 46 k); YNN fusion types DOT or
+  their neighbours): in the forward and W^T dZ, 298 k -> 340-347 k model-it/s (dW = dZ A^T
+  as a broadcast-and-reduce too: 204 k; all three so: 46 k); YNN fusion types DOT or
   INDIVIDUAL_DOT alone: within 5 %; Eigen for every dot: 124-132 k. In the split child,
   ``--xla_cpu_multi_thread_eigen=false``: no change (2.90-2.97x against 2.99-3.01x).
   Per iteration of 32 models on one core (~105 us, jax.profiler): dW2's batched
