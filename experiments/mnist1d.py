@@ -277,7 +277,7 @@ class GradFn:
   """``grad_fn(params, model_state, X_batch, Y_batch, key) -> (J, grads,
   new_model_state)``: the hand-derived (or autodiff) gradients of the batch cost with
   fresh dropout masks on every hidden layer, drawn from the step's key (``draw``; the
-  loop draws an epoch's masks ahead and passes each step's as ``noise``)."""
+  loop draws each step's masks a step ahead and passes them back as ``noise``)."""
   spec: Spec
   lambd: jax.Array
   keep_prob: jax.Array
