@@ -286,6 +286,8 @@ def test_a_fit_of_one_program_records_its_totals_alone():
   assert fit.programs == ()
   assert models.fit_timings(fit) == {"compile_s": 0.25, "train_s": 1.5}
   assert models.fit_stages(fit, "quadratic") == {"quadratic": (0.25, 1.5)}
+  with pytest.raises(ValueError, match="needs its stage name"):
+    models.fit_stages(fit)   # would have named its timings "None_compile_s"
 
 
 def test_stage_timings_total_the_stages_and_name_each():

@@ -97,11 +97,13 @@ def fit_timings(fit):
 def fit_stages(fit, name=None):
   """{stage: (compile_s, train_s)} of a fit, for ``stage_timings``: one per program of a
   fit of several (``FitResult.programs``: "<name>_<program>", or "<program>" without a
-  name), else {name: the fit's totals}."""
+  name), else {name: the fit's totals} (a fit of one program needs the name)."""
   prefix = "" if name is None else f"{name}_"
   if fit.programs:
     return {f"{prefix}{program}": (compile_s, run_s)
             for program, compile_s, run_s in fit.programs}
+  if name is None:
+    raise ValueError("fit_stages of a fit of one program needs its stage name")
   return {name: (fit.compile_s, fit.train_s)}
 
 
