@@ -203,9 +203,19 @@ def _warp(table, sizes, glyph, transform, chunk=16):
     rows = flat.ravel()
     value = ((1 - fv) * ((1 - fu) * rows[base] + fu * rows[base + 1])
              + fv * ((1 - fu) * rows[base + wc] + fu * rows[base + wc + 1]))
-    n = value.shape[0]
-    out[sl] = value.reshape(n, HEIGHT, k, WIDTH, k).mean(axis=(2, 4))
+    out[sl] = _subpixel_mean(value)
   return out
+
+
+def _subpixel_mean(value):
+  """Each pixel's mean over its SUPERSAMPLE^2 = 2 x 2 sub-pixels, value (n, H k, W k) ->
+  (n, H, W): ((top left + top right) + (bottom left + bottom right)) / 4, the sums in
+  the order of NumPy's ``mean(axis=(2, 4))`` over the (n, H, 2, W, 2) view (the same
+  bits: the tests check it) at a seventh of its time."""
+  r = value.reshape(value.shape[0], HEIGHT, SUPERSAMPLE, WIDTH, SUPERSAMPLE)
+  if SUPERSAMPLE != 2:
+    return r.mean(axis=(2, 4))
+  return ((r[:, :, 0, :, 0] + r[:, :, 0, :, 1]) + (r[:, :, 1, :, 0] + r[:, :, 1, :, 1])) / 4
 
 
 def generate(seed, face_names, per_letter, *, stream=0, jitter=Jitter(), glyphs=None):

@@ -122,3 +122,14 @@ def test_warp_values_do_not_depend_on_the_chunk(glyphs):
   for chunk in (1, 4, 16):
     np.testing.assert_array_equal(
         letters._warp(glyphs.table, glyphs.sizes, glyph, transform, chunk=chunk), whole)
+
+
+def test_subpixel_mean_is_numpys_mean_over_the_subpixels_to_the_bit():
+  # The generated images (and the cache's checksums) were made with NumPy's mean; the
+  # faster sum must give the same bits, on values of any size and sign.
+  rng = np.random.default_rng(7)
+  k = letters.SUPERSAMPLE
+  value = rng.standard_normal((5, letters.HEIGHT * k, letters.WIDTH * k)) * 10.0 ** \
+      rng.integers(-8, 8, (5, letters.HEIGHT * k, letters.WIDTH * k))
+  expected = value.reshape(5, letters.HEIGHT, k, letters.WIDTH, k).mean(axis=(2, 4))
+  np.testing.assert_array_equal(letters._subpixel_mean(value), expected)

@@ -472,3 +472,28 @@ def test_keyed_permutations_are_the_loops_keyed_shuffles():
   for e in range(4):
     np.testing.assert_array_equal(table[e], loop.epoch_permutation(key, e, M))
   assert not np.array_equal(table[0], table[1])
+
+
+@pytest.mark.parametrize("m", [1, 2, 1625, 1626, 2912])
+def test_keyed_permutations_match_jax_random_permutation_in_one_and_two_rounds(m):
+  # jax.random.permutation sorts once up to m = 1625 and twice above: the table redoes
+  # its rounds with packed sort words, so a change in JAX's algorithm shows here.
+  key = jax.random.key(5)
+  table = minibatch.keyed_permutations(key, 3, m)
+  assert minibatch.shuffle_rounds(m) == (0 if m == 1 else 1 if m <= 1625 else 2)
+  for e in range(3):
+    np.testing.assert_array_equal(table[e],
+                                  jax.random.permutation(jax.random.fold_in(key, e), m))
+
+
+def test_stable_argsort_u32_keeps_tied_keys_in_their_order():
+  bits = np.array([[7, 3, 7, 0, 3, 2**32 - 1, 0, 7], [1, 1, 1, 1, 0, 0, 0, 0]], np.uint32)
+  with jax.enable_x64(True):
+    order = jax.jit(minibatch.stable_argsort_u32)(bits)
+  assert order.dtype == jnp.int32
+  np.testing.assert_array_equal(order, np.argsort(bits, axis=1, kind="stable"))
+
+
+def test_stable_argsort_u32_refuses_to_run_without_64_bit_words():
+  with pytest.raises(ValueError, match="enable_x64"):
+    minibatch.stable_argsort_u32(jnp.zeros((1, 4), jnp.uint32))

@@ -347,7 +347,7 @@ class _GDPrograms:
 def _keyed_table(key, num_epochs, m):
   """(``minibatch.keyed_permutations`` table, its compile s, its run s)."""
   begin = time.perf_counter()
-  compiled = minibatch.keyed_permutations_jit.lower(key, num_epochs=num_epochs, m=m).compile()
+  compiled = minibatch.compile_keyed_permutations(key, num_epochs, m)
   compile_s = time.perf_counter() - begin
   begin = time.perf_counter()
   table = jax.block_until_ready(compiled(key))
