@@ -754,6 +754,14 @@ NOTES = """\
   its own (``mnist1d.init_models``; ~0.8 s of the training program's compile with the
   emitters, ~0.4 s on its own with the default options).
 * manual / jax.grad <= 1.10 reads "the hand-written backward is no more than 10 % slower".
+* Logistic regression against NumPy float32 (target: at least as fast) is a race of two
+  memory-bound loops over the same 10 MB X, two passes per iteration each: on the 2-core
+  Xeon (2026-12-07) four back-to-back reruns of the measurement read ours 0.735-0.808 s
+  against NumPy's 0.760-0.775 s (0.94-1.05x), so the verdict flips with the run. Tried
+  for one pass over X per iteration (each block of examples' forward and dW while it is
+  in cache; the same iterates): blocks of 16-105 examples as static slices, 0.76-1.50 s
+  against 0.74 s for the plain loop; a loop over blocks, one or two chains, 1.65-2.81 s
+  (each block's products run single-threaded outside the matrix library's fused path).
 * Logistic regression against NumPy float64 and PyTorch is memory-bound on both sides:
   float32 moves half the bytes of float64, so about 2x is the most it can gain; the 4x
   and 2x targets are read as the L-layer net's.
