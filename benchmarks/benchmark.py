@@ -731,6 +731,17 @@ NOTES = """\
   or SLP vectorizer) or 0.24 s (no machine scheduler), for slower kernels;
   ``--xla_backend_optimization_level=0`` to 0.11 s, but the row then trained in 0.52
   instead of 0.29 s (C2W1's dropout row 9.6 instead of 1.2 s).
+  XLA:CPU's own options for the JAX-keyed Adam program (2026-12-07, one core; trace
+  0.046 s, lowering 0.042 s, XLA 0.26 s): ``--xla_cpu_max_isa=AVX2`` and no
+  concurrency-optimized scheduler changed nothing; through
+  ``--xla_backend_extra_options``, ``xla_cpu_disable_loop_unrolling`` took XLA's part to
+  0.24 s but trained C2W2's rows ~10 % slower and changed float results (C2W1's JAX
+  dropout row 95.73 -> 95.26 % train), ``xla_cpu_use_multi_output_fusion`` 0.27-0.29 s,
+  ``xla_cpu_flatten_after_fusion`` 0.34-0.40 s, ``xla_cpu_optimize_for_size`` and
+  ``xla_cpu_disable_tiled_emitter`` no change. ``optax.flatten`` around the optimizer
+  (one Adam kernel for the six leaves instead of ~18): ~10 % less to compile, the
+  course's digits kept, but its state a flat vector, not the course's v["dW1"]; not
+  taken.
 * MNIST-1D's random search (24 masked [40, 256, 256, 10] nets, batches of 100), one core,
   per step (profile, 2026-12-04): ~45 % matrix products, ~20 % the dropout masks'
   random bits (JAX lowers threefry on the CPU as a rolled loop, 5 passes over the
