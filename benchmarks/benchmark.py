@@ -829,6 +829,11 @@ NOTES = """\
   one core. With the dropout masks drawn ahead, the legacy emitters would compile the
   dropout row's program in 0.58-0.68 s instead of 1.5-1.7 s, and train it 13-16 %
   slower (100 epochs: 6.27-6.36 against 5.5-5.6 s): more than the compile saves.
+  Measured again (2026-12-07, 40 epochs, one core, compile / training, with the
+  emitters -> without): the MLP 1.37 / 1.72 -> 0.70 / 2.10 s, dropout 1.93 / 2.22 ->
+  0.95 / 2.73 s, batch norm 1.65 / 2.35 -> 0.92 / 2.63 s, all tools 2.14 / 2.55 ->
+  1.26 / 3.04 s (still over 1 s, and its float32 results changed: train 94.85 ->
+  94.83 %); LLVM at -O1 for these programs changed neither figure.
 * Other matrix libraries for the L-layer net's dots (2026-12-06, late; float32, two cores,
   ms per iteration): YNNPACK (XLA's default) 1.47, Eigen
   (``--xla_cpu_experimental_ynn_fusion_type=``) 1.61, XNNPACK 1.58, oneDNN 3.41; the
