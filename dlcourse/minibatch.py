@@ -128,7 +128,8 @@ def keyed_permutations(key: jax.Array, num_epochs: int, m: int) -> jax.Array:
   ``KEYED_TABLE_MAX_ENTRIES``). Call it outside any trace: it turns on 64-bit types for
   its own program.
   """
-  return compile_keyed_permutations(key, num_epochs, m)(key)
+  with jax.enable_x64(True):
+    return keyed_permutations_jit(key, num_epochs=int(num_epochs), m=int(m))
 
 
 def compile_keyed_permutations(key: jax.Array, num_epochs: int, m: int):

@@ -479,7 +479,10 @@ def test_keyed_permutations_match_jax_random_permutation_in_one_and_two_rounds(m
   # jax.random.permutation sorts once up to m = 1625 and twice above: the table redoes
   # its rounds with packed sort words, so a change in JAX's algorithm shows here.
   key = jax.random.key(5)
+  x64_before = jax.config.jax_enable_x64
   table = minibatch.keyed_permutations(key, 3, m)
+  assert jax.config.jax_enable_x64 == x64_before  # its 64-bit words stay inside
+  assert table.dtype == jnp.int32
   assert minibatch.shuffle_rounds(m) == (0 if m == 1 else 1 if m <= 1625 else 2)
   for e in range(3):
     np.testing.assert_array_equal(table[e],
