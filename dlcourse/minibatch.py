@@ -164,7 +164,11 @@ def stable_argsort_u32(bits: jax.Array) -> jax.Array:
 def _keyed_shuffle(key: jax.Array, m: int) -> jax.Array:
   """``jax.random.permutation(key, m)`` by its own algorithm, each round's stable sort
   made as ``stable_argsort_u32``: per round, ``key, subkey = split(key)``, 32 random
-  bits per item from ``subkey``, and the items reordered by a stable sort on them."""
+  bits per item from ``subkey``, and the items reordered by a stable sort on them.
+  Only on the CPU: other backends sort JAX's key-value pairs at full speed, and take
+  ``jax.random.permutation`` itself."""
+  if jax.default_backend() != "cpu":
+    return jax.random.permutation(key, m).astype(jnp.int32)
   x = jnp.arange(m, dtype=jnp.int32)
   for _ in range(shuffle_rounds(m)):
     key, subkey = jax.random.split(key)

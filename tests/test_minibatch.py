@@ -489,6 +489,15 @@ def test_keyed_permutations_match_jax_random_permutation_in_one_and_two_rounds(m
                                   jax.random.permutation(jax.random.fold_in(key, e), m))
 
 
+def test_keyed_permutations_off_the_cpu_are_jax_random_permutation(monkeypatch):
+  # Another backend takes jax.random.permutation itself: the same rows. (Another
+  # num_epochs, so that the program is traced again rather than taken from jit's cache.)
+  key = jax.random.key(8)
+  on_cpu = minibatch.keyed_permutations(key, 3, 2912)
+  monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+  np.testing.assert_array_equal(minibatch.keyed_permutations(key, 4, 2912)[:3], on_cpu)
+
+
 def test_stable_argsort_u32_keeps_tied_keys_in_their_order():
   bits = np.array([[7, 3, 7, 0, 3, 2**32 - 1, 0, 7], [1, 1, 1, 1, 0, 0, 0, 0]], np.uint32)
   with jax.enable_x64(True):
