@@ -8,7 +8,7 @@ Commands:
 Data: A-Z rendered from matplotlib's fonts (DejaVu Sans/Serif/Sans Mono and STIX General,
 regular/bold/oblique/bold oblique; Computer Modern roman/bold/italic/sans/typewriter) with
 random scale, rotation (up to 8 degrees), shift and pixel noise from ``seed``
-(``dlcourse.letters``); generated in a few seconds and cached in the run's cache directory.
+(``dlcourse.letters``); generated in about a second and cached in the run's cache directory.
 Faces only in the test set (``test_only``): all five Computer Modern faces, DejaVu Serif
 Bold Italic and DejaVu Sans Mono Bold Oblique. Train: 14 faces x 26 letters x 8 = 2912
 images; test: 21 faces x 26 x 3 = 1638, 546 of them in the unseen faces.
