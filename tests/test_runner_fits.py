@@ -386,3 +386,51 @@ def test_train_seconds_leave_out_the_compile_of_each_chunk_length(monkeypatch):
     result = env.fit_gd(config, ARCH, params, X, Y)
   assert result.compile_s >= slow
   assert result.train_s < slow / 2, (result.compile_s, result.train_s)
+
+
+def test_auto_checkpoints_save_every_auto_save_every_s_and_at_the_fit_end(tmp_path, monkeypatch):
+  # 200 iterations, records every 10: AUTO cuts ten chunks of 20. Each chunk takes 4 s
+  # on a fake clock, so with saves at most every 10 s the chunks ending at 12, 24 and
+  # 36 s save, and the last one always does.
+  saved, now = [], [0.0]
+  real_save, real_run = ckpt.Checkpoints.save, env_lib._GDPrograms.run
+  monkeypatch.setattr(ckpt.Checkpoints, "save", lambda self, step, state, meta=None:
+                      saved.append(step) or real_save(self, step, state, meta))
+
+  def chunk_of_four_seconds(self, params, start, length):
+    now[0] += 4.0
+    return real_run(self, params, start, length)
+
+  monkeypatch.setattr(env_lib._GDPrograms, "run", chunk_of_four_seconds)
+  config = tiny_config()
+  env = checkpoint_env(tmp_path / "a", checkpoint_every=env_lib.AUTO, auto_save_every_s=10.0,
+                       clock=lambda: now[0])
+  throttled = fit(config, env)
+  assert saved == [60, 120, 180, 200]
+  single = fit(config)
+  assert_same_bits(single[0], throttled[0])
+  assert single[1] == throttled[1]
+  saved.clear()
+  fit(config, checkpoint_env(tmp_path / "b", checkpoint_every=env_lib.AUTO,
+                             auto_save_every_s=0.0))
+  assert saved == list(range(20, 201, 20))
+  saved.clear()
+  fit(config, checkpoint_env(tmp_path / "c", checkpoint_every=20, auto_save_every_s=1e9))
+  assert saved == list(range(20, 201, 20))  # an explicit interval saves every chunk
+
+
+def test_a_stop_under_auto_checkpoints_saves_where_it_stops_and_resumes_exactly(tmp_path):
+  config = tiny_config()
+  env = checkpoint_env(tmp_path, checkpoint_every=env_lib.AUTO, auto_save_every_s=1e9)
+  env.stop.request("SIGTERM")  # as the signal handler does: the first chunk ends the fit
+  with pytest.raises(env_lib.Interrupted, match="at step 20 of 200; checkpoint step 20"):
+    fit(config, env)
+  assert saved_steps(tmp_path) == [20]
+  env = checkpoint_env(tmp_path, checkpoint_every=env_lib.AUTO, auto_save_every_s=1e9,
+                       resume=True)
+  resumed = fit(config, env)
+  assert env.fits[0].resumed_from == 20
+  single = fit(config)
+  assert_same_bits(single[0], resumed[0])
+  assert single[1] == resumed[1]
+  assert saved_steps(tmp_path) == [20, 200]

@@ -46,7 +46,8 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a run of another con
                                "--workdir (its checkpoints, metrics and results).")
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", -1, "Iterations (epochs) between checkpoints, a multiple of "
-    "config.record_every; -1: about ten per fit; 0: no checkpoints (one compiled program).")
+    "config.record_every; -1: chunks of about a tenth of each fit, saved at most every "
+    "10 s, at the fit's end and on a stop; 0: no checkpoints (one compiled program).")
 _KEEP = flags.DEFINE_integer("keep_checkpoints", 3, "How many checkpoints to keep per fit.",
                              lower_bound=1)
 _PROGRESS = flags.DEFINE_enum("progress", "auto", ["auto", "on", "off"],
