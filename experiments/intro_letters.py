@@ -13,12 +13,6 @@ The predicted letter is the row of the largest output either way. An untrained n
 chance, 1/26 = 3.8 %. Some fonts/styles appear only in the test set, so the test accuracy
 is reported on the training fonts (new images) and on the unseen fonts separately.
 """
-import hashlib
-import json
-import os
-import tempfile
-import time
-
 import jax
 import numpy as np
 
@@ -27,6 +21,7 @@ from dlcourse import data, letters, optim, plots
 from dlcourse.errors import ConfigError
 from dlcourse.models import dense
 from experiments import runner
+from experiments.runner import datacache
 
 NAME = "intro_letters"
 OUTPUTS = {"softmax": "softmax", "quadratic": "linear"}   # loss -> output activation
@@ -59,59 +54,12 @@ def generate(config):
           "test_labels": split.test.labels, "test_face": split.test.face}
 
 
-def arrays_sha256(arrays):
-  digest = hashlib.sha256()
-  for name in sorted(arrays):
-    a = np.ascontiguousarray(arrays[name])
-    digest.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-    digest.update(a.tobytes())
-  return digest.hexdigest()
-
-
-def _read_cache(path):
-  """The cached arrays when the file is there and its checksum holds, else None."""
-  try:
-    with np.load(path, allow_pickle=False) as f:
-      arrays = {k: f[k] for k in f.files}
-  except (OSError, ValueError, KeyError):
-    return None
-  stored = arrays.pop("sha256", None)
-  if stored is None or str(stored) != arrays_sha256(arrays):
-    return None
-  return arrays
-
-
-def _write_cache(path, arrays):
-  """np.savez to a temporary file in the cache directory, then an atomic rename."""
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp.npz")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.savez(f, sha256=np.array(arrays_sha256(arrays)), **arrays)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-
-
 def load_letters(config, cache_dir):
   """(arrays, source, seconds): from ``cache_dir`` when a sound copy is there ("cache"),
-  otherwise generated ("generated") and, with a cache_dir, stored for the next run."""
-  start = time.perf_counter()
-  spec = generation_spec(config)
-  path = None
-  if cache_dir is not None:
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
-    path = cache_dir / f"letters_{key}.npz"
-    arrays = _read_cache(path) if path.exists() else None
-    if arrays is not None:
-      return arrays, "cache", time.perf_counter() - start
-  arrays = generate(config)
-  seconds = time.perf_counter() - start
-  if path is not None:
-    _write_cache(path, arrays)
-  return arrays, "generated", seconds
+  otherwise generated ("generated") and, with a cache_dir, stored for the next run
+  (``runner.datacache``)."""
+  return datacache.cached(cache_dir, "letters", generation_spec(config),
+                          lambda: generate(config))
 
 
 # --- training --------------------------------------------------------------------------

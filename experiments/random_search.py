@@ -18,8 +18,9 @@ PROBLEMS = {
 }
 
 
-def load(config, data_dir):
-  """(X, Y, X_dev, Y_dev) of the configured problem, as float64 NumPy."""
+def load(config, data_dir, cache_dir=None):
+  """(X, Y, X_dev, Y_dev) of the configured problem, as float64 NumPy (the moons cached
+  in ``cache_dir``, ``runner.sklearn_set``)."""
   if config.problem == "cats":
     return data.load_cats(data_dir)
   if config.problem == "moons":
@@ -27,7 +28,8 @@ def load(config, data_dir):
     if dev_seed == 3:
       raise ConfigError("config.moons.dev_seed must differ from the training sample's "
                         "seed 3 (the dev set would be the training set)")
-    return (*data.moons(), *data.moons(seed=dev_seed))
+    return (*runner.sklearn_set(cache_dir, data.moons),
+            *runner.sklearn_set(cache_dir, data.moons, seed=dev_seed))
   raise ConfigError(f"problem must be one of {tuple(PROBLEMS)}, got {config.problem!r}")
 
 
@@ -56,7 +58,7 @@ def _mesh(config):
 
 
 def run(config, env):
-  X, Y, X_dev, Y_dev = load(config, env.data_dir)  # ConfigError for an unknown problem
+  X, Y, X_dev, Y_dev = load(config, env.data_dir, env.cache_dir)  # ConfigError for an unknown problem
   problem = PROBLEMS[config.problem]
   num_iterations = int(config[config.problem].num_iterations)
   mesh = _mesh(config)

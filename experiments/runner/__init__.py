@@ -9,6 +9,7 @@ Submodules are loaded on first use (PEP 562), so that a config file importing
     runner.Env.plain()                 # env: what an app's run(config, env) receives
     runner.precision(config), runner.init_params(...), runner.fit_result(...)  # models
     runner.result(config, costs=..., ...)                                     # schema
+    runner.sklearn_set(env.cache_dir, data.moons)     # datacache: scikit-learn's sets, cached
 """
 import importlib
 
@@ -20,6 +21,7 @@ _EXPORTS = {
     "init_params": "models", "train_test_accuracies": "models", "fit_result": "models",
     "fit_stages": "models", "stage_timings": "models", "timed_stage": "models",
     "result": "schema", "check_record": "schema", "draw_figures": "schema",
+    "sklearn_set": "datacache",
 }
 
 

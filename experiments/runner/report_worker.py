@@ -57,20 +57,23 @@ def run_row(experiment, config, data_dir, skip_figures=()):
 
 def gradient_checks():
   """[(title, GradCheckReport, seconds)] on three small nets, in float64 (the report's
-  gradient-check section; run in a worker beside the rows)."""
+  gradient-check section; run in a worker beside the rows). The moons and digits come
+  through the cache, as the rows' do."""
   # pylint: disable=import-outside-toplevel
   import jax
   from dlcourse import data
   from dlcourse.models import dense
+  from experiments.runner import datacache, env
+  cache_dir = env.default_cache_dir()
   cases = []
   with jax.enable_x64(True):
     X, Y = data.planar_flower()
     cases.append(("tanh net [2, 4, 1] on the planar flower",
                   dense.Architecture((2, 4, 1), ("tanh", "sigmoid")), X, Y, 0.0))
-    X, Y = data.moons()
+    X, Y = datacache.sklearn_set(cache_dir, data.moons)
     cases.append(("ReLU net [2, 5, 3, 1] with L2 (lambda 0.7) on the moons",
                   dense.Architecture.make((2, 5, 3, 1)), X, Y, 0.7))
-    X, labels = data.digits()
+    X, labels = datacache.sklearn_set(cache_dir, data.digits)
     X, labels = X[:, :200], labels[:, :200]
     cases.append(("softmax net [64, 8, 10] on 200 digits",
                   dense.Architecture.make((64, 8, 10), output="softmax"), X,

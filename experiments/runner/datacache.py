@@ -1,0 +1,99 @@
+"""Generated data sets, cached as checksummed ``.npz`` files in the run's cache directory.
+
+A data set that a package makes offline is made once per (name, spec) and read back
+afterwards (``cached``): the 26 letters from matplotlib's fonts (~1 s), and scikit-learn's
+moons, circles and digits (``sklearn_set``: making them takes a millisecond, importing
+scikit-learn 0.7 s, most of a C2W2 run's start-up). The file is
+``<cache_dir>/<name>_<digest of the spec>.npz``, written to a temporary file and renamed
+into place, with the SHA-256 of its arrays; a file that is unreadable or does not match
+its checksum is made again and rewritten. The spec holds whatever decides the arrays
+(seeds, sizes, the generating package's version), so a change to any of them is another
+file, never a stale one. ``cache_dir`` None: made every time, nothing written.
+"""
+import hashlib
+import importlib.metadata
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+SKLEARN_SET_VERSION = 1   # bump when sklearn_set stores a set's arrays differently
+
+
+def arrays_sha256(arrays):
+  """SHA-256 over the arrays' names, dtypes, shapes and bytes, in name order."""
+  digest = hashlib.sha256()
+  for name in sorted(arrays):
+    a = np.ascontiguousarray(arrays[name])
+    digest.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+    digest.update(a.tobytes())
+  return digest.hexdigest()
+
+
+def read(path):
+  """The arrays in ``path`` when it is readable and its checksum holds, else None."""
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      arrays = {k: f[k] for k in f.files}
+  except (OSError, ValueError, KeyError):
+    return None
+  stored = arrays.pop("sha256", None)
+  if stored is None or str(stored) != arrays_sha256(arrays):
+    return None
+  return arrays
+
+
+def write(path, arrays):
+  """np.savez of the arrays and their checksum to a temporary file in the cache
+  directory, then an atomic rename (a reader never sees half a file)."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp.npz")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      np.savez(f, sha256=np.array(arrays_sha256(arrays)), **arrays)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def path_of(cache_dir, name, spec):
+  key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+  return cache_dir / f"{name}_{key}.npz"
+
+
+def cached(cache_dir, name, spec, make):
+  """(arrays, source, seconds): ``make()``'s {name: array} from ``cache_dir`` when a sound
+  copy for ``spec`` (JSON-able) is there ("cache"), else made ("generated") and, with a
+  cache_dir, stored for the next run."""
+  start = time.perf_counter()
+  path = None if cache_dir is None else path_of(cache_dir, name, spec)
+  if path is not None and path.exists():
+    arrays = read(path)
+    if arrays is not None:
+      return arrays, "cache", time.perf_counter() - start
+  arrays = make()
+  seconds = time.perf_counter() - start
+  if path is not None:
+    write(path, arrays)
+  return arrays, "generated", seconds
+
+
+def package_version(distribution):
+  """The installed version of ``distribution`` (read from its metadata: no import)."""
+  return importlib.metadata.version(distribution)
+
+
+def sklearn_set(cache_dir, make, **kwargs):
+  """``make(**kwargs)``, a ``dlcourse.data`` function that returns a tuple of arrays made
+  by scikit-learn (``moons``, ``circles``, ``digits``), through the cache: the same
+  tuple, with scikit-learn imported only when the arrays are made."""
+  spec = {"version": SKLEARN_SET_VERSION,
+          "function": f"{make.__module__}.{make.__qualname__}", "kwargs": kwargs,
+          "scikit-learn": package_version("scikit-learn"), "numpy": np.__version__}
+  arrays, _, _ = cached(cache_dir, make.__name__, spec,
+                        lambda: {f"a{i}": a for i, a in enumerate(make(**kwargs))})
+  return tuple(arrays[f"a{i}"] for i in range(len(arrays)))
