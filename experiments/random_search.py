@@ -58,7 +58,8 @@ def _mesh(config):
 
 
 def run(config, env):
-  X, Y, X_dev, Y_dev = load(config, env.data_dir, env.cache_dir)  # ConfigError for an unknown problem
+  # ConfigError for an unknown problem.
+  X, Y, X_dev, Y_dev = load(config, env.data_dir, env.cache_dir)
   problem = PROBLEMS[config.problem]
   num_iterations = int(config[config.problem].num_iterations)
   mesh = _mesh(config)
