@@ -12,10 +12,10 @@ NAME = "c2w1_digits"
 NUM_CLASSES = 10
 
 
-def prepare(config, cache_dir=None):
+def prepare(config, cache_dir=None, warn=None):
   """Split, then standardize every split with the training split's statistics
   (``cache_dir``: where scikit-learn's digits are cached, ``runner.sklearn_set``)."""
-  X, labels = runner.sklearn_set(cache_dir, data.digits)
+  X, labels = runner.sklearn_set(cache_dir, data.digits, warn)
   (X_train, y_train), (X_dev, y_dev), (X_test, y_test) = data.split_train_dev_test(
       X, labels, tuple(config.split), config.split_seed)
   mu, sigma = data.standardize_fit(X_train)
@@ -27,7 +27,7 @@ def prepare(config, cache_dir=None):
 
 
 def run(config, env):
-  splits = prepare(config, env.cache_dir)  # bundled with scikit-learn
+  splits = prepare(config, env.cache_dir, env.warn)  # bundled with scikit-learn
   with runner.precision(config):
     validation.learning_rate(config.learning_rate)
     dtype = runner.float_dtype(config)

@@ -15,7 +15,7 @@ def run(config, env):
   if config.initialization not in SCHEMES:
     raise ConfigError(f"initialization must be one of {tuple(SCHEMES)}, "
                       f"got {config.initialization!r}")
-  train_x, train_y, test_x, test_y = runner.sklearn_set(env.cache_dir, data.circles)
+  train_x, train_y, test_x, test_y = runner.sklearn_set(env.cache_dir, data.circles, env.warn)
   scheme, scale_field = SCHEMES[config.initialization]
   scale = config[scale_field] if scale_field else None
   with runner.precision(config):

@@ -102,7 +102,7 @@ def title(config):
 
 def run(config, env):
   """(result record, {filename: PNG bytes}) of one training run; writes nothing."""
-  X, Y = runner.sklearn_set(env.cache_dir, data.moons)
+  X, Y = runner.sklearn_set(env.cache_dir, data.moons, env.warn)
   with runner.precision(config):
     # Every hyperparameter is checked here, before anything is initialized or compiled.
     optimizer = check_config(config, X.shape[1])

@@ -54,12 +54,12 @@ def generate(config):
           "test_labels": split.test.labels, "test_face": split.test.face}
 
 
-def load_letters(config, cache_dir):
+def load_letters(config, cache_dir, warn=None):
   """(arrays, source, seconds): from ``cache_dir`` when a sound copy is there ("cache"),
   otherwise generated ("generated") and, with a cache_dir, stored for the next run
   (``runner.datacache``)."""
   return datacache.cached(cache_dir, "letters", generation_spec(config),
-                          lambda: generate(config))
+                          lambda: generate(config), warn)
 
 
 # --- training --------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def evaluate(A, labels, seen):
 
 def run(config, env):
   check_config(config)
-  arrays, source, gen_s = load_letters(config, env.cache_dir)
+  arrays, source, gen_s = load_letters(config, env.cache_dir, env.warn)
   train_faces = [n for n in letters.FACE_NAMES if n not in config.test_only]
   seen = np.isin(arrays["test_face"], letters.face_indices(train_faces))
   results, costs, predictions, stages = {}, {}, {}, {}

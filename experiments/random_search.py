@@ -18,7 +18,7 @@ PROBLEMS = {
 }
 
 
-def load(config, data_dir, cache_dir=None):
+def load(config, data_dir, cache_dir=None, warn=None):
   """(X, Y, X_dev, Y_dev) of the configured problem, as float64 NumPy (the moons cached
   in ``cache_dir``, ``runner.sklearn_set``)."""
   if config.problem == "cats":
@@ -28,8 +28,8 @@ def load(config, data_dir, cache_dir=None):
     if dev_seed == 3:
       raise ConfigError("config.moons.dev_seed must differ from the training sample's "
                         "seed 3 (the dev set would be the training set)")
-    return (*runner.sklearn_set(cache_dir, data.moons),
-            *runner.sklearn_set(cache_dir, data.moons, seed=dev_seed))
+    return (*runner.sklearn_set(cache_dir, data.moons, warn),
+            *runner.sklearn_set(cache_dir, data.moons, warn, seed=dev_seed))
   raise ConfigError(f"problem must be one of {tuple(PROBLEMS)}, got {config.problem!r}")
 
 
@@ -59,7 +59,7 @@ def _mesh(config):
 
 def run(config, env):
   # ConfigError for an unknown problem.
-  X, Y, X_dev, Y_dev = load(config, env.data_dir, env.cache_dir)
+  X, Y, X_dev, Y_dev = load(config, env.data_dir, env.cache_dir, env.warn)
   problem = PROBLEMS[config.problem]
   num_iterations = int(config[config.problem].num_iterations)
   mesh = _mesh(config)

@@ -72,3 +72,13 @@ def test_a_damaged_or_stale_file_is_made_again(tmp_path, monkeypatch):
   assert made == [3, 3, 3]
   assert len(list(tmp_path.glob("moons_*.npz"))) == 2
   assert not list(tmp_path.glob("*.tmp*"))   # no temporary file left behind
+
+
+def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path):
+  blocked = tmp_path / "a_file"
+  blocked.write_text("a file where the cache directory would be")
+  messages = []
+  got = datacache.sklearn_set(blocked / "data", data.moons, messages.append)
+  assert_same(got, data.moons())
+  assert len(messages) == 1 and messages[0].startswith("moons: not cached (cannot write ")
+  assert blocked.read_text() == "a file where the cache directory would be"

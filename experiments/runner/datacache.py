@@ -6,7 +6,8 @@ moons, circles and digits (``sklearn_set``: making them takes a millisecond, imp
 scikit-learn 0.7 s, most of a C2W2 run's start-up). The file is
 ``<cache_dir>/<name>_<digest of the spec>.npz``, written to a temporary file and renamed
 into place, with the SHA-256 of its arrays; a file that is unreadable or does not match
-its checksum is made again and rewritten. The spec holds whatever decides the arrays
+its checksum is made again and rewritten. A cache that cannot be written (a read-only
+home) costs the run its speed-up, not the run: one ``warn`` line, and the arrays as made. The spec holds whatever decides the arrays
 (seeds, sizes, the generating package's version), so a change to any of them is another
 file, never a stale one. ``cache_dir`` None: made every time, nothing written.
 """
@@ -65,10 +66,10 @@ def path_of(cache_dir, name, spec):
   return cache_dir / f"{name}_{key}.npz"
 
 
-def cached(cache_dir, name, spec, make):
+def cached(cache_dir, name, spec, make, warn=None):
   """(arrays, source, seconds): ``make()``'s {name: array} from ``cache_dir`` when a sound
   copy for ``spec`` (JSON-able) is there ("cache"), else made ("generated") and, with a
-  cache_dir, stored for the next run."""
+  cache_dir, stored for the next run (``warn``: told in one line when it cannot be)."""
   start = time.perf_counter()
   path = None if cache_dir is None else path_of(cache_dir, name, spec)
   if path is not None and path.exists():
@@ -78,7 +79,12 @@ def cached(cache_dir, name, spec, make):
   arrays = make()
   seconds = time.perf_counter() - start
   if path is not None:
-    write(path, arrays)
+    try:
+      write(path, arrays)
+    except OSError as error:
+      if warn is not None:
+        warn(f"{name}: not cached (cannot write {error.filename or path}: "
+             f"{error.strerror or error})")
   return arrays, "generated", seconds
 
 
@@ -87,7 +93,7 @@ def package_version(distribution):
   return importlib.metadata.version(distribution)
 
 
-def sklearn_set(cache_dir, make, **kwargs):
+def sklearn_set(cache_dir, make, warn=None, **kwargs):
   """``make(**kwargs)``, a ``dlcourse.data`` function that returns a tuple of arrays made
   by scikit-learn (``moons``, ``circles``, ``digits``), through the cache: the same
   tuple, with scikit-learn imported only when the arrays are made."""
@@ -95,5 +101,5 @@ def sklearn_set(cache_dir, make, **kwargs):
           "function": f"{make.__module__}.{make.__qualname__}", "kwargs": kwargs,
           "scikit-learn": package_version("scikit-learn"), "numpy": np.__version__}
   arrays, _, _ = cached(cache_dir, make.__name__, spec,
-                        lambda: {f"a{i}": a for i, a in enumerate(make(**kwargs))})
+                        lambda: {f"a{i}": a for i, a in enumerate(make(**kwargs))}, warn)
   return tuple(arrays[f"a{i}"] for i in range(len(arrays)))
