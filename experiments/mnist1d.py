@@ -28,9 +28,7 @@ builds something whose checksum differs from the recorded one (config.expected_c
 import dataclasses
 import functools
 import math
-import os
 import pathlib
-import tempfile
 import time
 from typing import NamedTuple
 
@@ -45,6 +43,7 @@ from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError
 from dlcourse.models import bn_dense, dense
 from experiments import runner
+from experiments.runner import datacache
 from experiments.configs import mnist1d as mnist1d_config
 
 NAME = "mnist1d"
@@ -62,31 +61,14 @@ def cache_path(cache_dir, data_seed):
 
 
 def write_cache(path, arrays):
-  """Writes the arrays and their checksum atomically (temp file, then os.replace)."""
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.savez(f, checksum=np.array(mnist1d.checksum(arrays)), **arrays)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
+  """Writes the arrays and ``mnist1d.checksum`` of them atomically (``datacache.write``:
+  a temporary file, then a rename)."""
+  datacache.write(pathlib.Path(path), arrays, "checksum", mnist1d.checksum)
 
 
 def read_cache(path):
   """The cached arrays, or None (with the reason) when unreadable or not what it says."""
-  try:
-    with np.load(path, allow_pickle=False) as f:
-      arrays = {name: np.asarray(f[name]) for name in mnist1d.ARRAY_NAMES}
-      stored = str(f["checksum"])
-  except (OSError, KeyError, ValueError) as error:
-    return None, f"unreadable ({type(error).__name__}: {error})"
-  if mnist1d.checksum(arrays) != stored:
-    return None, "its contents do not match the checksum stored with them"
-  return arrays, None
+  return datacache.read_checked(path, "checksum", mnist1d.checksum, mnist1d.ARRAY_NAMES)
 
 
 def load_data(config, env):

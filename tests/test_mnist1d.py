@@ -84,7 +84,7 @@ def test_cache_is_written_once_and_reused(arrays, tmp_path, monkeypatch):
   first, info = app.load_data(config, env)
   assert info["source"] == "generated" and info["matches_expected"] and not messages
   path = app.cache_path(tmp_path, 42)
-  assert path.exists() and not list(tmp_path.glob("*.tmp"))
+  assert path.exists() and not list(tmp_path.glob("*.tmp*"))
   second, info = app.load_data(config, env)
   assert info["source"] == "cache" and calls == [42]
   for name in mnist1d.ARRAY_NAMES:

@@ -10,11 +10,14 @@ its checksum is made again and rewritten. A cache that cannot be written (a read
 home) costs the run its speed-up, not the run: one ``warn`` line, and the arrays as made. The spec holds whatever decides the arrays
 (seeds, sizes, the generating package's version), so a change to any of them is another
 file, never a stale one. ``cache_dir`` None: made every time, nothing written.
+MNIST-1D (``experiments/mnist1d.py``) keeps its own policy (the package's recorded
+checksum, a loud warning when it changes) on this module's ``read_checked`` and ``write``.
 """
 import hashlib
 import importlib.metadata
 import json
 import os
+import pathlib
 import tempfile
 import time
 
@@ -33,27 +36,37 @@ def arrays_sha256(arrays):
   return digest.hexdigest()
 
 
-def read(path):
-  """The arrays in ``path`` when it is readable and its checksum holds, else None."""
+def read_checked(path, field="sha256", checksum=arrays_sha256, names=None):
+  """(arrays, None) when ``path`` is readable and the checksum stored under ``field``
+  is ``checksum(arrays)``; else (None, why). ``names``: the arrays to read (all but the
+  checksum when None)."""
   try:
     with np.load(path, allow_pickle=False) as f:
-      arrays = {k: f[k] for k in f.files}
-  except (OSError, ValueError, KeyError):
-    return None
-  stored = arrays.pop("sha256", None)
-  if stored is None or str(stored) != arrays_sha256(arrays):
-    return None
-  return arrays
+      names = [k for k in f.files if k != field] if names is None else list(names)
+      arrays = {k: np.asarray(f[k]) for k in names}
+      stored = str(f[field])
+  except (OSError, KeyError, ValueError) as error:
+    return None, f"unreadable ({type(error).__name__}: {error})"
+  if checksum(arrays) != stored:
+    return None, "its contents do not match the checksum stored with them"
+  return arrays, None
 
 
-def write(path, arrays):
-  """np.savez of the arrays and their checksum to a temporary file in the cache
-  directory, then an atomic rename (a reader never sees half a file)."""
+def read(path):
+  """The arrays in ``path`` when it is readable and its checksum holds, else None."""
+  return read_checked(path)[0]
+
+
+def write(path, arrays, field="sha256", checksum=arrays_sha256):
+  """np.savez of the arrays and ``checksum(arrays)`` (stored under ``field``) to a
+  temporary file in the cache directory, then an atomic rename (a reader never sees
+  half a file)."""
+  path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp.npz")
   try:
     with os.fdopen(fd, "wb") as f:
-      np.savez(f, sha256=np.array(arrays_sha256(arrays)), **arrays)
+      np.savez(f, **{field: np.array(checksum(arrays))}, **arrays)
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):
