@@ -98,7 +98,11 @@ def load_data(config, env):
     env.warn(f"mnist1d: WARNING: {changed}")
     note = f"{note}; {changed}" if note else changed
   if path is not None:
-    write_cache(path, arrays)
+    try:
+      write_cache(path, arrays)
+    except OSError as error:  # the cache is a speed-up: the run goes on without it
+      env.warn(f"mnist1d: not cached (cannot write {error.filename or path}: "
+               f"{error.strerror or error})")
   return arrays, _info("generated", arrays, expected, note)
 
 

@@ -119,6 +119,18 @@ def test_a_corrupted_cache_is_regenerated(arrays, tmp_path, monkeypatch):
   assert app.read_cache(path)[0] is not None     # rewritten sound
 
 
+def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_run(arrays, tmp_path,
+                                                                    monkeypatch):
+  monkeypatch.setattr(mnist1d, "generate", lambda seed: arrays)
+  blocked = tmp_path / "a_file"
+  blocked.write_text("where the cache directory would be")
+  env, messages = stand_in_env(blocked / "data")
+  got, info = app.load_data(configs.get_config(), env)
+  assert info["source"] == "generated"
+  np.testing.assert_array_equal(got["train_x"], arrays["train_x"])
+  assert len(messages) == 1 and messages[0].startswith("mnist1d: not cached (cannot write ")
+
+
 def test_no_cache_dir_means_no_files(arrays, monkeypatch):
   monkeypatch.setattr(mnist1d, "generate", lambda seed: arrays)
   env, _ = stand_in_env(None)

@@ -2,16 +2,18 @@
 
 A data set that a package makes offline is made once per (name, spec) and read back
 afterwards (``cached``): the 26 letters from matplotlib's fonts (~1 s), and scikit-learn's
-moons, circles and digits (``sklearn_set``: making them takes a millisecond, importing
-scikit-learn 0.7 s, most of a C2W2 run's start-up). The file is
-``<cache_dir>/<name>_<digest of the spec>.npz``, written to a temporary file and renamed
-into place, with the SHA-256 of its arrays; a file that is unreadable or does not match
-its checksum is made again and rewritten. A cache that cannot be written (a read-only
-home) costs the run its speed-up, not the run: one ``warn`` line, and the arrays as made. The spec holds whatever decides the arrays
-(seeds, sizes, the generating package's version), so a change to any of them is another
-file, never a stale one. ``cache_dir`` None: made every time, nothing written.
-MNIST-1D (``experiments/mnist1d.py``) keeps its own policy (the package's recorded
-checksum, a loud warning when it changes) on this module's ``read_checked`` and ``write``.
+moons, circles and digits (``sklearn_set``: making them takes a millisecond, but importing
+scikit-learn takes 0.7 s, the largest import of a C2W2 command-line run).
+
+The file is ``<cache_dir>/<name>_<digest of the spec>.npz``, written to a temporary file
+and renamed into place, with the SHA-256 of its arrays. A file that is unreadable or does
+not match its checksum is made again and rewritten. The spec holds whatever decides the
+arrays (seeds, sizes, the generating package's version), so a change to any of them is
+another file, never a stale one. A cache that cannot be written (a read-only home) costs
+the run its speed-up, not the run: one ``warn`` line, and the arrays as made.
+``cache_dir`` None: made every time, nothing written. MNIST-1D (``experiments/mnist1d.py``)
+keeps its own policy (the package's recorded checksum, a loud warning when it changes) on
+this module's ``read_checked`` and ``write``.
 """
 import hashlib
 import importlib.metadata
