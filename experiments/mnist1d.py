@@ -60,10 +60,10 @@ def cache_path(cache_dir, data_seed):
   return pathlib.Path(cache_dir) / f"mnist1d_seed{int(data_seed)}.npz"
 
 
-def write_cache(path, arrays):
-  """Writes the arrays and ``mnist1d.checksum`` of them atomically (``datacache.write``:
-  a temporary file, then a rename)."""
-  datacache.write(pathlib.Path(path), arrays, "checksum", mnist1d.checksum)
+def write_cache(path, arrays, warn=None):
+  """Writes the arrays and ``mnist1d.checksum`` of them atomically (``datacache.store``:
+  a temporary file, then a rename; ``warn``: told in one line when it cannot)."""
+  datacache.store(path, arrays, "mnist1d", warn, "checksum", mnist1d.checksum)
 
 
 def read_cache(path):
@@ -98,11 +98,7 @@ def load_data(config, env):
     env.warn(f"mnist1d: WARNING: {changed}")
     note = f"{note}; {changed}" if note else changed
   if path is not None:
-    try:
-      write_cache(path, arrays)
-    except OSError as error:  # the cache is a speed-up: the run goes on without it
-      env.warn(f"mnist1d: not cached (cannot write {error.filename or path}: "
-               f"{error.strerror or error})")
+    write_cache(path, arrays, env.warn)
   return arrays, _info("generated", arrays, expected, note)
 
 

@@ -76,6 +76,17 @@ def write(path, arrays, field="sha256", checksum=arrays_sha256):
     raise
 
 
+def store(path, arrays, name, warn=None, field="sha256", checksum=arrays_sha256):
+  """``write``, where a cache that cannot be written costs the run its speed-up, not the
+  run: one ``warn`` line ("<name>: not cached (cannot write <path>: <reason>)")."""
+  try:
+    write(path, arrays, field, checksum)
+  except OSError as error:
+    if warn is not None:
+      warn(f"{name}: not cached (cannot write {error.filename or path}: "
+           f"{error.strerror or error})")
+
+
 def path_of(cache_dir, name, spec):
   key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
   return cache_dir / f"{name}_{key}.npz"
@@ -94,12 +105,7 @@ def cached(cache_dir, name, spec, make, warn=None):
   arrays = make()
   seconds = time.perf_counter() - start
   if path is not None:
-    try:
-      write(path, arrays)
-    except OSError as error:
-      if warn is not None:
-        warn(f"{name}: not cached (cannot write {error.filename or path}: "
-             f"{error.strerror or error})")
+    store(path, arrays, name, warn)
   return arrays, "generated", seconds
 
 
