@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import arrays, validation
+from dlcourse import arrays, draws, validation
 from dlcourse.errors import ConfigError
 
 SCHEMES = ("zeros", "normal", "xavier", "glorot", "he")
@@ -36,40 +36,63 @@ def _check(layer_dims, scheme):
   return validation.layer_sizes(layer_dims)
 
 
-def _scaled(draw, scheme, n_l, n_prev, scale):
-  """Applies the scheme's factor to a standard-normal draw, as the notebooks write it."""
+def _factor(scheme, n_l, n_prev, scale):
+  """The scheme's constant, in NumPy as the notebooks compute it (a divisor for xavier,
+  a factor otherwise)."""
   if scheme == "normal":
-    return draw * scale
+    return scale
   if scheme == "xavier":
-    return draw / np.sqrt(n_prev)
+    return np.sqrt(n_prev)
   if scheme == "glorot":
-    return draw * np.sqrt(2.0 / (n_prev + n_l))
+    return np.sqrt(2.0 / (n_prev + n_l))
   if scheme == "he":
-    return draw * np.sqrt(2.0 / n_prev)
-  return draw * 0  # zeros
+    return np.sqrt(2.0 / n_prev)
+  return 0  # zeros
+
+
+def _scaled(draw, scheme, factor):
+  """Applies the scheme's ``_factor`` to a standard-normal draw, with the floating-point
+  operation the notebooks use (``/ np.sqrt(n)`` vs ``* np.sqrt(2/n)``)."""
+  return draw / factor if scheme == "xavier" else draw * factor
 
 
 def initialize(key, layer_dims, scheme="he", *, scale=0.01, dtype=jnp.float32):
   """Params {"W1", "b1", ..., "WL", "bL"} drawn with JAX keys (one per layer), as one
-  compiled program (drawn op by op, each layer's draw and scaling compile on their own)."""
+  compiled program; the layers' draws are hashed together (``standard_normals``: the
+  same bits as one ``jax.random.normal`` per layer, fewer loops to compile)."""
   layer_dims = tuple(int(n) for n in _check(layer_dims, scheme))
   return _initialize(key, layer_dims, scheme, scale, jnp.dtype(dtype))
 
 
 @functools.partial(jax.jit, static_argnames=("layer_dims", "scheme", "dtype"))
 def _initialize(key, layer_dims, scheme, scale, dtype):
+  shapes = [(layer_dims[l], layer_dims[l - 1]) for l in range(1, len(layer_dims))]
+  if scheme == "zeros":
+    weights = [jnp.zeros(shape, dtype) for shape in shapes]
+  else:
+    randn = standard_normals(jax.random.split(key, len(shapes)), shapes, dtype)
+    weights = [_scaled(draw, scheme, _factor(scheme, n_l, n_prev, scale)).astype(dtype)
+               for draw, (n_l, n_prev) in zip(randn, shapes)]
   params = {}
-  keys = jax.random.split(key, len(layer_dims) - 1)
-  for l in range(1, len(layer_dims)):
-    n_l, n_prev = int(layer_dims[l]), int(layer_dims[l - 1])
-    if scheme == "zeros":
-      W = jnp.zeros((n_l, n_prev), dtype)
-    else:
-      draw = jax.random.normal(keys[l - 1], (n_l, n_prev), dtype)
-      W = _scaled(draw, scheme, n_l, n_prev, scale).astype(dtype)
+  for l, W in enumerate(weights, start=1):
     params[f"W{l}"] = W
-    params[f"b{l}"] = jnp.zeros((n_l, 1), dtype)
+    params[f"b{l}"] = jnp.zeros((layer_dims[l], 1), dtype)
   return params
+
+
+def standard_normals(keys, shapes, dtype):
+  """``[jax.random.normal(k, shape, dtype) for k, shape in zip(keys, shapes)]``, bit for
+  bit, with the arrays' uniforms hashed together (``draws.stacked``).
+
+  JAX's normal is the inverse CDF of a uniform: sqrt(2) erfinv(u), u ~ U[nextafter(-1,
+  0), 1). The uniforms are drawn stacked; the transform is applied to each array after
+  it is cut out, so that the scheme's factor meets sqrt(2) as it does after one draw
+  (XLA folds x * sqrt(2) * c into x * (sqrt(2) c), and a masked net's traced rescale
+  into the same product: tests/test_initializers_regularization.py checks the bits)."""
+  low = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype)
+  uniforms = draws.stacked(lambda k, shape: jax.random.uniform(k, shape, dtype, low, 1.0),
+                           keys, shapes)
+  return [jax.lax.mul(np.array(np.sqrt(2), dtype), jax.lax.erf_inv(u)) for u in uniforms]
 
 
 def course_initialize(seed, layer_dims, scheme="he", *, scale=0.01, dtype=np.float64):
@@ -91,7 +114,7 @@ def course_initialize(seed, layer_dims, scheme="he", *, scale=0.01, dtype=np.flo
     if scheme == "zeros":
       W = np.zeros((n_l, n_prev))
     else:
-      W = _scaled(rng.randn(n_l, n_prev), scheme, n_l, n_prev, scale)
+      W = _scaled(rng.randn(n_l, n_prev), scheme, _factor(scheme, n_l, n_prev, scale))
     params[f"W{l}"] = arrays.device_array(W, dtype)
     params[f"b{l}"] = arrays.device_zeros((n_l, 1), dtype)
   return params

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import arrays, validation
+from dlcourse import arrays, draws, validation
 from dlcourse.errors import ConfigError
 
 
@@ -68,9 +68,12 @@ def dropout_backward(dA, D, keep_prob):
 
 def dropout_masks(key, layer_dims, layers, keep_prob, m):
   """Fresh masks D^[l] = U < keep_prob from an explicit key, one subkey per layer."""
-  keys = jax.random.split(key, max(len(layers), 1))
-  return {int(l): jax.random.uniform(k, (layer_dims[l], m)) < keep_prob
-          for k, l in zip(keys, sorted(layers))}
+  layers = sorted(int(l) for l in layers)
+  keys = jax.random.split(key, max(len(layers), 1))[:len(layers)]
+  # One hash for the layers' draws (``draws.stacked``), the same bits as one per layer.
+  masks = draws.stacked(lambda k, shape: jax.random.uniform(k, shape) < keep_prob, keys,
+                        [(layer_dims[l], m) for l in layers])
+  return dict(zip(layers, masks))
 
 
 def course_dropout_masks(layer_dims, layers, keep_prob, m, seed=1):

@@ -38,7 +38,7 @@ import numpy as np
 import optax
 
 from dlcourse import batchnorm as bn
-from dlcourse import initializers, loop, mnist1d, optim, plots, schedules, sweep, validation
+from dlcourse import draws, initializers, loop, mnist1d, optim, plots, schedules, sweep, validation
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError
 from dlcourse.models import bn_dense, dense
@@ -208,15 +208,17 @@ def log_decay_base(config):
 
 
 def benchmark_init(key, layer_dims, dtype):
-  """PyTorch's nn.Linear default, the benchmark's init: W, b ~ U(-1/sqrt(n_in), 1/sqrt(n_in))."""
-  params = {}
-  keys = jax.random.split(key, 2 * (len(layer_dims) - 1))
+  """PyTorch's nn.Linear default, the benchmark's init: W, b ~ U(-1/sqrt(n_in), 1/sqrt(n_in)),
+  one key per array (W1, b1, W2, ...), hashed together (``draws.stacked``)."""
+  shapes, bounds = [], []
   for l in range(1, len(layer_dims)):
     bound = 1.0 / math.sqrt(layer_dims[l - 1])
-    uniform = lambda k, shape: jax.random.uniform(k, shape, dtype, -bound, bound)
-    params[f"W{l}"] = uniform(keys[2 * l - 2], (layer_dims[l], layer_dims[l - 1]))
-    params[f"b{l}"] = uniform(keys[2 * l - 1], (layer_dims[l], 1))
-  return params
+    shapes += [(layer_dims[l], layer_dims[l - 1]), (layer_dims[l], 1)]
+    bounds += [bound, bound]
+  drawn = draws.stacked(lambda k, shape, bound: jax.random.uniform(k, shape, dtype, -bound, bound),
+                        jax.random.split(key, len(shapes)), shapes, bounds)
+  return {f"{name}{l}": drawn[2 * l - 2 + i] for l in range(1, len(layer_dims))
+          for i, name in enumerate(("W", "b"))}
 
 
 def mask_width(params, arch, width):

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dlcourse import initializers
+from dlcourse import draws, initializers
 from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError
 
@@ -41,6 +41,48 @@ def test_jax_initializers_have_the_scheme_std(scheme, std):
   np.testing.assert_allclose(np.std(params["W1"]), std(400, 300), rtol=0.02)
   assert params["W1"].shape == (300, 400) and params["b1"].shape == (300, 1)
   assert params["W1"].dtype == jnp.float32
+
+
+def _normal_per_layer(key, dims, scheme, scale, dtype):
+  """One jax.random.normal per layer, scaled as the notebooks write it: what
+  ``initialize`` drew before its draws were hashed together (draws.stacked)."""
+  keys = jax.random.split(key, len(dims) - 1)
+  out = {}
+  for l in range(1, len(dims)):
+    draw = jax.random.normal(keys[l - 1], (dims[l], dims[l - 1]), dtype)
+    factor = {"normal": scale, "he": np.sqrt(2.0 / dims[l - 1]),
+              "glorot": np.sqrt(2.0 / (dims[l - 1] + dims[l]))}.get(scheme)
+    out[f"W{l}"] = (draw / np.sqrt(dims[l - 1]) if scheme == "xavier"
+                    else draw * factor).astype(dtype)
+  return out
+
+
+@pytest.mark.parametrize("scheme,x64", [("he", False), ("xavier", False), ("glorot", False),
+                                        ("normal", False), ("he", True)])
+def test_initialize_draws_the_bits_of_one_normal_per_layer(monkeypatch, scheme, x64):
+  # SMALL = 60: W1 (8 x 10) is drawn alone, W2 and W3 together. A traced rescale after
+  # the draw (MNIST-1D's masked nets) must round as it did after one draw per layer.
+  monkeypatch.setattr(draws, "SMALL", 60)
+  dims = (10, 8, 7, 1) if x64 else (10, 8, 6, 1)   # distinct shapes: no cached trace
+  dtypes = (jnp.float32, jnp.float64) if x64 else (jnp.float32,)
+  with jax.enable_x64(x64):
+    for dtype in dtypes:
+      keys = jax.random.split(jax.random.key(3), 3)
+      factors = jnp.array([1.0, 1.4142135, 2.0], dtype)
+      ours = jax.jit(jax.vmap(lambda k, f: jax.tree.map(lambda w: w * f, initializers.initialize(
+          k, dims, scheme, scale=0.7, dtype=dtype))))(keys, factors)
+      reference = jax.jit(jax.vmap(lambda k, f: jax.tree.map(lambda w: w * f, _normal_per_layer(
+          k, dims, scheme, 0.7, dtype))))(keys, factors)
+      for l in range(1, len(dims)):
+        assert ours[f"W{l}"].dtype == dtype
+        np.testing.assert_array_equal(ours[f"W{l}"], reference[f"W{l}"])
+        np.testing.assert_array_equal(ours[f"b{l}"], 0)
+  if scheme == "he" and not x64:   # and without a vmap around it
+    one = initializers.initialize(jax.random.key(5), dims, scheme, dtype=jnp.float32)
+    alone = jax.jit(lambda k: _normal_per_layer(k, dims, scheme, 0.7, jnp.float32))(
+        jax.random.key(5))
+    for l in range(1, len(dims)):
+      np.testing.assert_array_equal(one[f"W{l}"], alone[f"W{l}"])
 
 
 def test_zeros_and_explicit_keys():
@@ -82,6 +124,23 @@ def test_fresh_masks_keep_about_keep_prob():
   np.testing.assert_allclose(np.mean(masks[1]), 0.8, atol=0.01)
   other = reg.dropout_masks(jax.random.key(1), (2, 200, 100, 1), (1, 2), 0.8, 500)
   assert not np.array_equal(masks[1], other[1])
+
+
+def test_fresh_masks_are_one_uniform_draw_per_layer():
+  # The layers' draws are hashed together (draws.stacked); the bits are those of one
+  # draw per layer with the layer's subkey, for a traced keep_prob too.
+  dims, layers, m = (3, 9, 4, 6, 1), (1, 3, 2), 5
+  def reference(key, keep_prob):
+    keys = jax.random.split(key, len(layers))
+    return {l: jax.random.uniform(k, (dims[l], m)) < keep_prob
+            for k, l in zip(keys, sorted(layers))}
+  keys, keep = jax.random.split(jax.random.key(2), 4), jnp.array([0.2, 0.5, 0.7, 0.95])
+  ours = jax.jit(jax.vmap(lambda k, p: reg.dropout_masks(k, dims, layers, p, m)))(keys, keep)
+  want = jax.jit(jax.vmap(reference))(keys, keep)
+  assert sorted(ours) == [1, 2, 3]
+  for l in layers:
+    np.testing.assert_array_equal(ours[l], want[l])
+  assert reg.dropout_masks(jax.random.key(0), dims, (), 0.5, m) == {}
 
 
 def test_inverted_dropout_preserves_expectation():

@@ -262,6 +262,31 @@ def test_search_buckets_train_each_model_as_its_own_masked_net(arrays):
     np.testing.assert_allclose(alone[0], final[k], atol=1e-3)
 
 
+def test_benchmark_init_is_one_uniform_draw_per_array():
+  """PyTorch's U(-1/sqrt(n_in), 1/sqrt(n_in)) with one key per array (W1, b1, W2, ...):
+  the draws are hashed together (draws.stacked), the bits are those of one draw each,
+  vmapped over models as init_models runs it."""
+  import jax
+  import jax.numpy as jnp
+  dims = (7, 6, 5, 3)
+  def reference(key):
+    keys = jax.random.split(key, 2 * (len(dims) - 1))
+    out = {}
+    for l in range(1, len(dims)):
+      bound = 1.0 / np.sqrt(dims[l - 1])
+      out[f"W{l}"] = jax.random.uniform(keys[2 * l - 2], (dims[l], dims[l - 1]), jnp.float32,
+                                        -bound, bound)
+      out[f"b{l}"] = jax.random.uniform(keys[2 * l - 1], (dims[l], 1), jnp.float32,
+                                        -bound, bound)
+    return out
+  keys = jax.random.split(jax.random.key(0), 3)
+  ours = jax.jit(jax.vmap(lambda k: app.benchmark_init(k, dims, jnp.float32)))(keys)
+  want = jax.jit(jax.vmap(reference))(keys)
+  assert sorted(ours) == sorted(want)
+  for name in want:
+    np.testing.assert_array_equal(ours[name], want[name])
+
+
 def test_width_masking_is_the_narrow_net(x64):
   """A max-width net whose extra units are masked trains exactly like a net of that
   width initialized with the same kept weights (gradients of the masked weights are 0)."""
