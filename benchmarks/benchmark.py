@@ -860,6 +860,21 @@ NOTES = """\
   against 0.81 s), so the default keys stay. Threefry unrolled in every program (tried
   process-wide, 2026-12-07) made a 3-layer net's initialization compile in 0.45-0.83
   instead of 0.27-0.33 s, so only the long runs take it.
+* Initialization programs' random draws (2026-12-07, morning): on the CPU each draw of
+  random bits is one more Threefry loop for XLA to compile (~45 ms each, one core),
+  while hashing a layer's values takes microseconds. Threefry's counters are each
+  element's flat index, so a draw of shape (n, m) is the first n m values of a longer
+  draw with the same key: ``draws.stacked`` draws a net's layers (one key each) as one
+  vmapped (L, N) draw and cuts each array out of its row, the same bits
+  (tests/test_draws.py, and the inits and masks against one draw per array). He-type
+  inits draw the uniforms stacked and apply JAX's sqrt(2) erfinv(u) per array, so that
+  XLA folds the scheme's factor (and a masked net's rescale) into sqrt(2) as before;
+  drawing the normals stacked changed some weights by 1 ulp. MNIST-1D's init programs
+  (eight [40, 100, 100, 10] nets, one core) compiled in 0.34-0.42 -> 0.23-0.26 s, the
+  softmax regression's 0.23 -> 0.19-0.21 s; the MNIST-1D rows' "wall - training"
+  read 23.7 -> 21.7 s in the benchmark (a faster spell of the host too), with the same
+  accuracies to the last digit. Its training programs, whose dropout masks are now one
+  draw per step for both hidden layers, compiled and trained within noise of before.
 """
 
 
