@@ -27,3 +27,15 @@ def device_zeros(shape, dtype):
   """``jnp.zeros(shape, dtype)`` made on the host (eager ``jnp.zeros`` compiles a
   ``broadcast_in_dim`` per shape)."""
   return device_array(np.zeros(shape), dtype)
+
+
+def zeros_like(x):
+  """``jnp.zeros_like(x)``; for a concrete array made on the host and put where ``x``
+  lives (eager ``jnp.zeros_like`` compiles a ``broadcast_in_dim`` per shape: an
+  optimizer's state for six leaves took six programs, ~60 ms). Under jit (a tracer)
+  it is jnp's own."""
+  if isinstance(x, jax.core.Tracer):
+    return jnp.zeros_like(x)
+  if isinstance(x, jax.Array):
+    return jax.device_put(np.zeros(x.shape, x.dtype), x.sharding)
+  return device_zeros(np.shape(x), np.result_type(x))

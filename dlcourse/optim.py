@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dlcourse import validation
+from dlcourse import arrays, validation
 from dlcourse.errors import ConfigError, ShapeError
 
 __all__ = [
@@ -83,7 +83,7 @@ def _check_epsilon(epsilon: Any) -> None:
 
 def _zeros_like_tree(params: optax.Params) -> optax.Updates:
   """v = 0 for every leaf, with the leaf's shape and dtype."""
-  return jax.tree.map(jnp.zeros_like, params)
+  return jax.tree.map(arrays.zeros_like, params)
 
 
 def _average_step(average: optax.Updates, values: optax.Updates, beta: Any) -> optax.Updates:
@@ -169,7 +169,7 @@ def exponentially_weighted_average(
   validation.flag("bias_correction", bias_correction)
 
   def init_fn(params):
-    return EwaState(count=jnp.zeros([], jnp.int32), average=_zeros_like_tree(params))
+    return EwaState(count=arrays.device_zeros((), jnp.int32), average=_zeros_like_tree(params))
 
   def update_fn(updates, state, params=None):
     del params
@@ -337,7 +337,7 @@ def scale_by_adam(
 
   def init_fn(params):
     return AdamState(
-        count=jnp.zeros([], jnp.int32),
+        count=arrays.device_zeros((), jnp.int32),
         velocity=_zeros_like_tree(params),
         square_average=_zeros_like_tree(params))
 

@@ -124,3 +124,27 @@ def test_device_array_casts_host_values_without_compiling_and_as_jax_rounds():
   assert arrays.device_array(on_device, jnp.float32) is on_device   # stays on the device
   traced = jax.jit(lambda a: arrays.device_array(a, jnp.float32) * 2)(on_device)
   assert np.array_equal(np.asarray(traced), 2 * np.asarray(on_device))
+
+
+def test_an_optimizers_fresh_state_compiles_nothing_and_traces_under_jit():
+  from dlcourse import optim   # pylint: disable=import-outside-toplevel
+  # Made on the host: jnp.ones would compile the very broadcasts jnp.zeros_like runs.
+  params = {"W1": arrays.device_array(np.ones((11, 13)), jnp.float32),
+            "b1": arrays.device_array(np.ones((11, 1)), jnp.bfloat16),
+            "W2": arrays.device_array(np.ones((1, 11)), jnp.float32)}
+  like = arrays.zeros_like(params["W1"])   # its device_put, set up before counting
+  with counted_compiles() as seen:
+    state = optim.adam(0.01).init(params)   # (AdamState, the learning rate's empty state)
+    host = arrays.zeros_like(np.ones((2, 4), np.float32))
+  assert seen == []
+  assert like.sharding == params["W1"].sharding
+  assert host.shape == (2, 4) and host.dtype == jnp.float32 and not np.any(host)
+  adam = state[0]
+  for name, p in params.items():
+    for average in (adam.velocity, adam.square_average):
+      assert average[name].shape == p.shape and average[name].dtype == p.dtype
+      assert not np.any(np.asarray(average[name], np.float32))
+  assert adam.count.dtype == jnp.int32 and int(adam.count) == 0
+  traced = jax.jit(lambda p: optim.adam(0.01).init(p))(params)
+  assert jax.tree.map(lambda a: (a.shape, a.dtype), traced) == \
+      jax.tree.map(lambda a: (a.shape, a.dtype), state)

@@ -155,6 +155,18 @@ def test_a_resume_without_a_sound_checkpoint_says_so_and_is_not_called_a_resume(
                       "training from step 0"]
 
 
+def test_parameters_gone_non_finite_under_finite_costs_stop_the_fit():
+  params = {"W1": jnp.ones((3, 2)), "b1": jnp.zeros((3, 1)), "W2": jnp.ones((1, 3))}
+  its, costs = np.arange(10, 20, 5), np.array([0.5, 0.4])
+  check = lambda p: env_lib._check_finite(1, 0.1, 5, its, costs, p, 10, 20, None, None)
+  assert check(params) is None and check({}) is None
+  for name, bad in (("b1", jnp.inf), ("W2", jnp.nan)):
+    broken = dict(params, **{name: params[name].at[0, 0].set(bad)})
+    with pytest.raises(runner.TrainingDiverged, match="the parameters became NaN/inf "
+                       "between iteration 10 and 20; no checkpoint was kept"):
+      check(broken)
+
+
 def test_divergence_stops_naming_the_iteration_and_keeps_the_last_good_checkpoint(tmp_path):
   config = tiny_config(learning_rate=1e200, num_iterations=100)
   env = checkpoint_env(tmp_path, checkpoint_every=10, stop_on_nonfinite=True)

@@ -439,8 +439,16 @@ def _until_nonfinite(its, costs):
   return its[:end], costs[:end]
 
 
+@jax.jit
+def _all_finite(params):
+  """Whether every entry of every leaf is finite, as one program per params structure
+  (op by op it compiled isfinite and all once per leaf shape: 12 programs, ~0.13 s, for
+  C2W2's six leaves)."""
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)]))
+
+
 def _params_finite(params):
-  return all(bool(jnp.all(jnp.isfinite(p))) for p in jax.tree.leaves(params))
+  return not jax.tree.leaves(params) or bool(_all_finite(params))
 
 
 def _check_finite(index, learning_rate, record_every, its, costs, params, first, last,
