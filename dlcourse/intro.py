@@ -50,6 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dlcourse import arrays
 from dlcourse.errors import ConfigError, DataError, ShapeError
 
 # The lesson's training table, radius -> area (area rounded as the lesson prints it).
@@ -310,7 +311,9 @@ def descend(cost_fn, grad_fn, p0, learning_rate, num_steps, data, *, blowup=1e8)
     raise ConfigError(f"learning_rate must be > 0, got {learning_rate}")
   if int(num_steps) < 1:
     raise ConfigError(f"num_steps must be >= 1, got {num_steps}")
-  ps, js = _descent_path(jnp.asarray(p0), learning_rate, tuple(data), cost_fn=cost_fn,
+  # p0 converted on the host: jnp.asarray of a NumPy array compiles a program of its own.
+  p0 = arrays.device_array(p0, np.result_type(p0))
+  ps, js = _descent_path(p0, learning_rate, tuple(data), cost_fn=cost_fn,
                          grad_fn=grad_fn, num_steps=int(num_steps))
   ps, js = np.asarray(ps, np.float64), np.asarray(js, np.float64)
   cut = blowup_step(js, ps, blowup)

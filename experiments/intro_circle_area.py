@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse import intro, plots
+from dlcourse import arrays, intro, plots
 from dlcourse.errors import ConfigError
 from experiments import runner
 
@@ -30,23 +30,39 @@ def circles(config):
   return r_gen, area_gen, (r_gen, area_gen)
 
 
+@jax.jit
+def _relative_difference(p, z, y, mask):
+  """max |hand-derived - jax.grad| / (1 + |jax.grad|) of J(w, b) at p (one compiled
+  program)."""
+  manual = intro.line_grads(p, z, y, mask)
+  auto = jax.grad(intro.line_cost)(p, z, y) * mask
+  return jnp.max(jnp.abs(manual - auto) / (1.0 + jnp.abs(auto)))
+
+
+_line_cost = jax.jit(intro.line_cost)
+
+
 def gradient_check(z, y, mask, points=(0.0, 1.0, 3.14, 10.0)):
-  """Largest |hand-derived - jax.grad| of J(w, b) over a few points, float64."""
-  worst = 0.0
-  for w in points:
-    p = jnp.array([w, 0.5 * w if mask[1] else 0.0])
-    manual = intro.line_grads(p, z, y, mask)
-    auto = jax.grad(intro.line_cost)(p, z, y) * mask
-    worst = max(worst, float(jnp.max(jnp.abs(manual - auto) / (1.0 + jnp.abs(auto)))))
-  return worst
+  """Largest |hand-derived - jax.grad| of J(w, b) over a few points, float64. The
+  points are made on the host (``mask``: a host array): each eager operation on the
+  device would compile on its own."""
+  data = _on_device(z, y, mask)
+  return max(float(_relative_difference(
+      *_on_device(np.array([w, 0.5 * w if mask[1] else 0.0])), *data)) for w in points)
+
+
+def _on_device(*host):
+  """Host arrays as ``jnp.asarray`` would make them (float64 only under x64), converted
+  on the host (``dlcourse.arrays``)."""
+  return tuple(arrays.device_array(a, np.asarray(a).dtype) for a in host)
 
 
 def fit(x, y, scaling_kind, learning_rate, num_steps):
   """GD from w = b = 0 on the scaled feature; returns (scaling, mask, z, Descent)."""
   scaling = intro.fit_scaling(x, scaling_kind)
   z, mask = intro.apply_scaling(x, scaling), intro.intercept_mask(scaling)
-  descent = intro.descend(intro.line_cost, intro.line_grads, jnp.zeros(2), learning_rate,
-                          num_steps, (jnp.asarray(z), jnp.asarray(y), jnp.asarray(mask)))
+  descent = intro.descend(intro.line_cost, intro.line_grads, np.zeros(2), learning_rate,
+                          num_steps, _on_device(z, y, mask))
   return scaling, mask, z, descent
 
 
@@ -62,7 +78,7 @@ def scaling_facts(x, y, kind, learning_rate, num_steps):
   scaling, mask, z, descent = fit(x, y, kind, learning_rate, num_steps)
   c = intro.line_curvature(z, mask)
   optimum = intro.line_optimum(z, y, mask)
-  j_opt = float(intro.line_cost(jnp.asarray(optimum), jnp.asarray(z), jnp.asarray(y)))
+  j_opt = float(_line_cost(*_on_device(optimum, z, y)))
   theta, intercept = intro.to_theta(descent.params[-1], scaling)
   facts = {"curvature": c, "max_stable_learning_rate": 2.0 / c,
            "learning_rate": float(learning_rate), "diverged": descent.diverged,
@@ -71,8 +87,7 @@ def scaling_facts(x, y, kind, learning_rate, num_steps):
            "final_cost": float(descent.costs[-1]),
            "theta": None if descent.diverged else theta,
            "intercept": None if descent.diverged else intercept,
-           "gradient_check_max_rel_diff": gradient_check(jnp.asarray(z), jnp.asarray(y),
-                                                         jnp.asarray(mask))}
+           "gradient_check_max_rel_diff": gradient_check(z, y, mask)}
   return facts, descent, scaling
 
 

@@ -72,6 +72,18 @@ def test_circle_area_generated_standardized_is_near_pi():
   assert abs(m["theta"] - np.pi) < 0.005 and m["m"] == 1000
 
 
+def test_circle_area_runs_as_three_programs():
+  # The descents, the optimum's cost and the gradient check each compile one program;
+  # made op by op on the device they took ~40 (~0.4 s). 37 circles: shapes no other
+  # test compiled.
+  from tests.test_programs import counted_compiles   # pylint: disable=import-outside-toplevel
+  config = intro_circle_area_config.get_config()
+  config.update(data="generated", num_generated=37, scaling="standardize", learning_rate=0.5)
+  with counted_compiles() as seen:
+    _run(intro_circle_area, config)
+  assert len(seen) <= 3
+
+
 def test_circle_area_divergence_is_reported_not_crashed():
   config = intro_circle_area_config.get_config()
   config.learning_rate = 1e-3  # 17 times the stable limit 5.9e-5
