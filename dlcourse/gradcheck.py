@@ -149,10 +149,12 @@ def check_gradients(cost_fn: Callable, manual_grad_fn: Callable, params, *,
   many randomly chosen coordinates *of each parameter* (every b and small W whole);
   the finite-difference comparisons then cover those entries only.
   """
-  theta, _ = ravel_pytree(params)
-  if theta.dtype != jnp.float64:
+  # The dtype ravel_pytree would give the flattened vector, read without running it
+  # (op by op it compiled a reshape per leaf and a concatenation).
+  dtype = jnp.result_type(*jax.tree.leaves(params))
+  if dtype != jnp.float64:
     raise ConfigError("gradient checking needs float64 params (enable jax_enable_x64): "
-                      f"got {theta.dtype}, whose rounding swamps eps = {epsilon}")
+                      f"got {dtype}, whose rounding swamps eps = {epsilon}")
   coordinates = None
   if max_coordinates is not None:
     if key is None:
