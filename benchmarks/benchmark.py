@@ -875,6 +875,18 @@ NOTES = """\
   read 23.7 -> 21.7 s in the benchmark (a faster spell of the host too), with the same
   accuracies to the last digit. Its training programs, whose dropout masks are now one
   draw per step for both hidden layers, compiled and trained within noise of before.
+* Eager operations outside the programs (2026-12-07, morning): every jnp operation run
+  op by op compiles a program of its own the first time it meets a shape (~10 ms each
+  on one core). The first lesson's circle-area app ran its gradient check, the optimum's
+  cost and its descents' inputs op by op: ~40 programs; now three (its row's "wall -
+  training" 1.51-1.58 -> 0.89 s). A fit's divergence check ran isfinite and all per
+  parameter (12 programs for C2W2's six leaves; now one per params structure), the
+  hand-written optimizers made their state's zeros per leaf (6; now on the host,
+  ``arrays.zeros_like``), and the gradient-checking app raveled its params to read
+  their dtype (7; now none): a C2W2 command-line run compiles 8 programs instead of 25
+  (1.80-1.86 -> 1.71-1.77 s with a warm compilation cache), c2w1_gradient_checking 5
+  instead of 28. The report's course rows did not move (11.4-11.7 s on generated data,
+  back to back): a worker already shared these programs among its rows.
 """
 
 
