@@ -10,7 +10,9 @@ the first n m values of a longer flat draw with the same key, reshaped:
 for every elementwise ``draw`` on the hashed bits (``jax.random.uniform``, ``normal``,
 ``uniform(...) < p``, and any constant factor applied after them). ``stacked`` uses it
 to draw L arrays from L keys as one vmapped (L, N) draw, N the largest size, and cuts
-each array out of its row: the same bits as L separate draws.
+each array out of its row: the same bits as L separate draws. Keys that count otherwise
+("rbg" keys, or Threefry with ``jax_threefry_partitionable`` off) are drawn one array
+at a time.
 
 Why: on the CPU, JAX lowers the hash as a loop, and each draw is one more loop that
 XLA compiles (~45 ms each, 2-core Xeon, 2026-12-07), while the hashing itself takes
@@ -28,6 +30,14 @@ import numpy as np
 SMALL = 1 << 16
 
 
+def _counts_flat_index(keys):
+  """Whether the keys hash each element's flat index (Threefry keys with the
+  partitionable counters, JAX's default): the prefix property that ``stacked`` needs.
+  Other keys ("rbg", or the older counters) get one draw per array."""
+  return (jax.config.jax_threefry_partitionable
+          and str(jax.random.key_impl(keys)) == "threefry2x32")
+
+
 def stacked(draw, keys, shapes, *consts):
   """``[draw(keys[i], shapes[i], *(c[i] for c in consts)) for i in ...]``, bit for bit.
 
@@ -42,7 +52,7 @@ def stacked(draw, keys, shapes, *consts):
                      f"{len(keys)} keys, {[len(c) for c in consts]} constants, "
                      f"{len(shapes)} shapes")
   sizes = [math.prod(s) for s in shapes]
-  small = [i for i, n in enumerate(sizes) if n <= SMALL]
+  small = [i for i, n in enumerate(sizes) if n <= SMALL] if _counts_flat_index(keys) else []
   out = [None] * len(shapes)
   if len(small) > 1:
     width = max(sizes[i] for i in small)

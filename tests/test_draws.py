@@ -77,3 +77,15 @@ def test_one_key_and_constant_per_shape():
   with pytest.raises(ValueError, match="3 keys, \\[\\] constants, 2 shapes"):
     draws.stacked(jax.random.uniform, keys, [(2,), (3,)])
   assert draws.stacked(jax.random.uniform, keys[:0], []) == []
+
+
+@pytest.mark.parametrize("impl,partitionable", [("rbg", True), ("threefry2x32", False)])
+def test_keys_without_flat_index_counters_are_drawn_one_by_one(impl, partitionable):
+  # Only Threefry with the partitionable counters makes a draw the prefix of a longer
+  # one; other keys draw each array alone, the same bits as before.
+  with jax.threefry_partitionable(partitionable):
+    keys = jax.random.split(jax.random.key(4, impl=impl), len(SHAPES))
+    assert _hashes(lambda k: draws.stacked(jax.random.uniform, k, SHAPES), keys) == 4
+    got = jax.jit(lambda k: draws.stacked(jax.random.uniform, k, SHAPES))(keys)
+    want = jax.jit(lambda k: _one_by_one(jax.random.uniform, k, SHAPES))(keys)
+  _assert_same_bits(got, want)
