@@ -17,9 +17,10 @@ at a time.
 Why: on the CPU, JAX lowers the hash as a loop, and each draw is one more loop that
 XLA compiles (~45 ms each, 2-core Xeon, 2026-12-07), while the hashing itself takes
 microseconds here. MNIST-1D's initialization of eight [40, 100, 100, 10] nets (six
-uniform draws each, vmapped) compiled in 0.41-0.42 -> 0.23-0.24 s drawn as one. Arrays larger than ``SMALL`` elements are drawn on their
-own, so that padding every row to the largest never costs more than L x SMALL values
-(the cats' W^[1], 20 x 12288, is not padded into its 7 x 20 neighbours).
+uniform draws each, vmapped) compiled in 0.41-0.42 -> 0.23-0.24 s drawn as one.
+Arrays larger than ``SMALL`` elements are drawn on their own, so that padding every
+row to the largest never costs more than L x SMALL values (the cats' W^[1], 20 x
+12288, is not padded into its 7 x 20 neighbours).
 """
 import math
 
