@@ -13,14 +13,16 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def device_array(x, dtype):
+def device_array(x, dtype=None):
   """``x`` as a JAX array of ``dtype`` (canonicalized as JAX does: float64 becomes
-  float32 unless ``jax_enable_x64``). Host values (NumPy arrays, lists, scalars) are
+  float32 unless ``jax_enable_x64``); ``dtype`` None: x's own (NumPy's for a host
+  value), as ``jnp.asarray(x)`` gives. Host values (NumPy arrays, lists, scalars) are
   cast on the host; JAX arrays and tracers are left to ``jnp.asarray``."""
   if isinstance(x, jax.Array):  # tracers are jax.Arrays too
     return jnp.asarray(x, dtype)
-  dtype = jax.dtypes.canonicalize_dtype(dtype)
-  return jax.device_put(np.asarray(x, dtype))
+  x = np.asarray(x)
+  dtype = jax.dtypes.canonicalize_dtype(x.dtype if dtype is None else dtype)
+  return jax.device_put(x.astype(dtype, copy=False))
 
 
 def device_zeros(shape, dtype):
@@ -38,4 +40,4 @@ def zeros_like(x):
     return jnp.zeros_like(x)
   if isinstance(x, jax.Array):
     return jax.device_put(np.zeros(x.shape, x.dtype), x.sharding)
-  return device_zeros(np.shape(x), np.result_type(x))
+  return device_zeros(np.shape(x), np.asarray(x).dtype)

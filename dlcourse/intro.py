@@ -312,7 +312,7 @@ def descend(cost_fn, grad_fn, p0, learning_rate, num_steps, data, *, blowup=1e8)
   if int(num_steps) < 1:
     raise ConfigError(f"num_steps must be >= 1, got {num_steps}")
   # p0 converted on the host: jnp.asarray of a NumPy array compiles a program of its own.
-  p0 = arrays.device_array(p0, p0.dtype if hasattr(p0, "dtype") else np.asarray(p0).dtype)
+  p0 = arrays.device_array(p0)
   ps, js = _descent_path(p0, learning_rate, tuple(data), cost_fn=cost_fn,
                          grad_fn=grad_fn, num_steps=int(num_steps))
   ps, js = np.asarray(ps, np.float64), np.asarray(js, np.float64)

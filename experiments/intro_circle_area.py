@@ -46,15 +46,10 @@ def gradient_check(z, y, mask, points=(0.0, 1.0, 3.14, 10.0)):
   """Largest |hand-derived - jax.grad| of J(w, b) over a few points, float64. The
   points are made on the host (``mask``: a host array): each eager operation on the
   device would compile on its own."""
-  data = _on_device(z, y, mask)
+  data = [arrays.device_array(a) for a in (z, y, mask)]
   return max(float(_relative_difference(
-      *_on_device(np.array([w, 0.5 * w if mask[1] else 0.0])), *data)) for w in points)
+      arrays.device_array([w, 0.5 * w if mask[1] else 0.0]), *data)) for w in points)
 
-
-def _on_device(*host):
-  """Host arrays as ``jnp.asarray`` would make them (float64 only under x64), converted
-  on the host (``dlcourse.arrays``)."""
-  return tuple(arrays.device_array(a, np.asarray(a).dtype) for a in host)
 
 
 def fit(x, y, scaling_kind, learning_rate, num_steps):
@@ -62,7 +57,7 @@ def fit(x, y, scaling_kind, learning_rate, num_steps):
   scaling = intro.fit_scaling(x, scaling_kind)
   z, mask = intro.apply_scaling(x, scaling), intro.intercept_mask(scaling)
   descent = intro.descend(intro.line_cost, intro.line_grads, np.zeros(2), learning_rate,
-                          num_steps, _on_device(z, y, mask))
+                          num_steps, tuple(arrays.device_array(a) for a in (z, y, mask)))
   return scaling, mask, z, descent
 
 
@@ -78,7 +73,7 @@ def scaling_facts(x, y, kind, learning_rate, num_steps):
   scaling, mask, z, descent = fit(x, y, kind, learning_rate, num_steps)
   c = intro.line_curvature(z, mask)
   optimum = intro.line_optimum(z, y, mask)
-  j_opt = float(_line_cost(*_on_device(optimum, z, y)))
+  j_opt = float(_line_cost(*(arrays.device_array(a) for a in (optimum, z, y))))
   theta, intercept = intro.to_theta(descent.params[-1], scaling)
   facts = {"curvature": c, "max_stable_learning_rate": 2.0 / c,
            "learning_rate": float(learning_rate), "diverged": descent.diverged,

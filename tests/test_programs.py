@@ -115,7 +115,15 @@ def test_device_array_casts_host_values_without_compiling_and_as_jax_rounds():
     labels = arrays.device_array(rng.rand(2, 19) < 0.5, bool)
     step = arrays.device_array(7, jnp.int32)
     zeros = arrays.device_zeros((4, 1), jnp.float32)
+    own = arrays.device_array(x)                 # dtype None: as jnp.asarray(x) has it
+    listed = arrays.device_array([[1, 2]])
+    listed_zeros = arrays.zeros_like([[0.5, 1.5, 2.5]])
   assert seen == []
+  assert own.dtype == jnp.asarray(x).dtype == jnp.float32   # x64 off: float64 -> float32
+  assert np.array_equal(np.asarray(own), np.asarray(as32))
+  assert listed.dtype == jnp.asarray([[1, 2]]).dtype and listed.tolist() == [[1, 2]]
+  assert listed_zeros.shape == (1, 3) and listed_zeros.dtype == jnp.float32
+  assert not np.any(np.asarray(listed_zeros))
   assert as32.dtype == jnp.float32 and labels.dtype == jnp.bool_ and step.dtype == jnp.int32
   assert np.array_equal(np.asarray(as32), np.asarray(jnp.asarray(x, jnp.float32)))
   assert np.array_equal(np.asarray(zeros), np.zeros((4, 1), np.float32))
