@@ -45,6 +45,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: make dlcourse and benchma
 
 from experiments.runner import cli  # noqa: E402  (light: no JAX)
 
+USER_XLA_FLAGS = os.environ.get("XLA_FLAGS")  # before the project's options join them
 cli.configure_xla()  # the XLA options the command line and the report run with
 
 import jax  # noqa: E402
@@ -382,14 +383,21 @@ def measure_sweeps(X, Y, sizes, machine, compiles, log):
   return out
 
 
-def measure_cores(sizes, log):
+def measure_cores(sizes, log, xla_defaults=True):
   """The moons sweep with its models split over every core, measured in a child process
   in which each core is a JAX device (JAX fixes its device count at start-up); the child
-  also times the sequential runs, so the ratio is measured in one environment."""
+  also times the sequential runs, so the ratio is measured in one environment.
+  ``xla_defaults=False``: the child compiles with XLA's own options, as the library
+  does outside the command line (DLCOURSE_XLA_DEFAULTS=0: XLA's fusion emitters)."""
   cores = os.cpu_count() or 1
   if cores < 2:
     return None
   env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(cores), JAX_PLATFORMS="cpu")
+  if not xla_defaults:
+    env[cli.XLA_DEFAULTS_ENV] = "0"
+    env.pop("XLA_FLAGS")
+    if USER_XLA_FLAGS is not None:
+      env["XLA_FLAGS"] = USER_XLA_FLAGS
   args = [sys.executable, str(pathlib.Path(__file__).resolve()), "--child-cores",
           "--repeats", str(sizes.repeats)] + (["--quick"] if sizes is QUICK else [])
   try:
@@ -399,7 +407,8 @@ def measure_cores(sizes, log):
     log(f"multi-core sweep skipped: {error}")
     return None
   result = json.loads(done.stdout.strip().splitlines()[-1])
-  log(f"moons sweep over {cores} cores: {result}")
+  log(f"moons sweep over {cores} cores{'' if xla_defaults else ', XLA own options'}: "
+      f"{result}")
   return result
 
 
@@ -417,7 +426,8 @@ def child_cores(sizes):
   contestants["split_s"], compile_s = sweep_runner(arch, split[0], X_all, Y_all, split[1],
                                                    iterations, "primal", sizes)
   print(json.dumps(dict(race(contestants, sizes.repeats), devices=devices,
-                        iterations=iterations, models=K, compile_s=compile_s)))
+                        iterations=iterations, models=K, compile_s=compile_s,
+                        xla_flags=os.environ.get("XLA_FLAGS", ""))))
 
 
 def measure_scaling(sizes, machine, compiles, log):
@@ -548,6 +558,12 @@ def sweep_rows(s, cores, machine, m):
     rows.append(_check(f"moons sweep, models split over {cores['devices']} cores / "
                        f"sequential", rate(cores["split_s"], cores["iterations"]),
                        cores["sequential_s"] / cores["split_s"], 4, False))
+    own = cores.get("xla_own")
+    if own is not None:
+      rows.append(Row("moons sweep split / sequential, both compiled with XLA's own fusion "
+                      "emitters (the library's default outside the command line; no "
+                      "target)", rate(own["split_s"], own["iterations"]),
+                      own["sequential_s"] / own["split_s"]))
   r = s["l_layer"]
   one = machine.best_layer_one(K * CAT_NET[1], CAT_NET[0], m)
   achieved = K * net_flops(CAT_NET, m) * r["iterations"] / r["primal_s"]
@@ -794,12 +810,22 @@ NOTES = """\
   iteration's cost of each block), ReLU's backward ~32 us. Without the cost at all (a
   throwaway patch, J = 0; 2026-12-07, the child process of the split row, two runs
   each) the split sweep took 0.19-0.20 s against 0.22-0.27 s and the sequential runs
-  0.61 against 0.70-0.72 s: both gain, and the ratio read 3.22 / 3.09 against 2.70 /
-  3.20, so computing the cost only when it is recorded would not reach 4x. XLA's own fusion emitters
-  (not the project's legacy default) made the sweep 1.21x faster (302 k -> 366 k
+  0.61 against 0.70-0.72 s. Since 2026-12-07 (Zen 4 session) the loop computes the
+  loss only on the iterations it records (``loop``'s ``need_cost``: a ``lax.cond``,
+  one trace of the step, the same bits): on the Zen 4, in the split row's child, the
+  sequential runs 0.71-0.74 -> 0.63-0.64 s and the split 0.215-0.227 -> 0.165-0.183 s
+  (3.5-3.8x). That Zen 4 had read 4.07x on 2026-11-21, before the issue-10 work; a
+  bisection over the history (the child of each commit's own benchmark, same host)
+  put the loss in two places: the one training loop (5ba8364: sequential 0.56 ->
+  0.71 s, split 0.116 -> 0.180 s; the cost computed every iteration since its blocks
+  became one loop with a dynamic trip count, one trace of the step), and the
+  command line's legacy fusion emitters (split 0.18 -> 0.215 s). XLA's own fusion
+  emitters (not the project's legacy default) made the sweep 1.21x faster (302 k -> 366 k
   model-it/s) and the split over two cores 2.78x -> 3.26x the sequential runs (both
-  compiled with them); not adopted for these programs, which compile 2-3x slower with
-  them and train for under a second. Split over the cores
+  compiled with them; Xeon); on the Zen 4 with the loss on demand, 0.120-0.123 s, 5.1x,
+  for a compile of 0.33-0.35 s instead of 0.27 s: the info row after the split row
+  measures this in the same run. Not adopted for these programs, which compile 2-3x
+  slower with them and train for under a second. Split over the cores
   (``parallel.sweep_mesh(models=cores)`` in a process started with
   ``JAX_NUM_CPU_DEVICES=<cores>``) the halves run side by side; the sequential runs
   cannot use the second core. Also tried (2026-12-07, one pinned core, 64 models): the
@@ -972,6 +998,8 @@ def main(argv=None):
   logistic_ = measure_logistic(X, Y, sizes, machine, compiles, log)
   sweeps = measure_sweeps(X, Y, sizes, machine, compiles, log)
   cores = measure_cores(sizes, log)
+  if cores is not None:
+    cores["xla_own"] = measure_cores(sizes, log, xla_defaults=False)
   scaling = measure_scaling(sizes, machine, compiles, log)
   more = measure_course_runs(sizes, log)
   peaks["float32"] = max(peaks["float32"], course_runs.square_peak(jnp.float32))

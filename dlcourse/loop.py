@@ -51,7 +51,15 @@ as ``DenseGradFn`` does); any other (batch norm's, whose batch statistics would 
 masking too) keeps the partial batch at its own width, a second trace of the step. The
 recording costs no second copy of it: a ``lax.scan`` over
 the blocks of N iterations holds one loop over the block (dynamic trip count, so the
-last, shorter block is the same code) that keeps the first iteration's cost.
+last, shorter block is the same code) that keeps the first iteration's cost. Only that
+iteration computes it: each step is handed ``recorded`` (a traced bool), and a grad_fn
+that ``takes_need_cost`` (``DenseGradFn``; the manual backward) computes its loss under
+a ``lax.cond`` there alone, since the gradients need only dZ^[L] = A^[L] - Y. Computed
+at every iteration, the loss's logs were a fifth of a small net's: the moons
+[2, 5, 2, 1] net, 64 runs x 2000 iterations (Zen 4, 2026-12-07), took 0.71 -> 0.61-0.64
+s one after another and 0.51 -> 0.41-0.42 s vmapped, with the same bits and compile
+time (a second, cost-free copy of the step would have saved ~0.05 s more and cost
+~0.1 s of compiling per program).
 Hyperparameters inside ``grad_fn`` and ``optimizer`` stay traced when they are built
 from traced values inside the caller's jitted function (``train.gd_chunk`` does this
 for alpha, lambda and keep_prob), so one program serves every value and ``jax.vmap``
@@ -302,11 +310,15 @@ class DenseGradFn:
   def takes_column_mask(self):
     return self.fixed_masks is None
 
-  def __call__(self, params, model_state, X, Y, key, mask=None, noise=None):
+  # ``need_cost``: the loss is computed only where the loop records it (manual method).
+  takes_need_cost = True
+
+  def __call__(self, params, model_state, X, Y, key, mask=None, noise=None,
+               need_cost=None):
     dropout = (self.dropout(key, X.shape[1]) if noise is None
                else reg.Dropout(noise, self.keep_prob))
     J, grads = dense.cost_and_grads(params, X, Y, self.arch, self.lambd, dropout,
-                                    self.method, mask)
+                                    self.method, mask, need_cost)
     return J, grads, model_state
 
 
@@ -348,28 +360,33 @@ def _float_dtype(tree):
 
 def run_blocks(iterate: Callable, carry, num_iterations: int, record_every: int,
                start=0, cost_dtype=None):
-  """``carry = iterate(carry, i)[0]`` for the iterations i in [start, start + n),
-  returning (carry, costs) with the cost of i = start, start + N, start + 2N, ...
+  """``carry = iterate(carry, i, recorded)[0]`` for the iterations i in
+  [start, start + n), returning (carry, costs) with the cost of i = start, start + N,
+  start + 2N, ...
 
-  ``iterate(carry, i) -> (carry, J)`` (J a scalar) is traced once: a ``lax.scan`` over
-  the ceil(n / N) blocks, each a loop over its iterations [b, min(b + N, start + n))
-  (a dynamic trip count, so the last, shorter block runs the same code) that keeps the
-  cost of its first iteration in ``cost_dtype`` (default: the carry's float dtype).
+  ``iterate(carry, i, recorded) -> (carry, J)`` (J a scalar) is traced once: a
+  ``lax.scan`` over the ceil(n / N) blocks, each a loop over its iterations
+  [b, min(b + N, start + n)) (a dynamic trip count, so the last, shorter block runs the
+  same code) that keeps the cost of its first iteration in ``cost_dtype`` (default: the
+  carry's float dtype). ``recorded`` is a traced bool, true where J is kept (None when
+  N = 1: every J is), so that ``iterate`` may skip computing J elsewhere (``run``
+  hands it to a grad_fn that ``takes_need_cost``); J there may be anything.
   ``start`` may be traced; ``num_iterations`` and ``record_every`` are static.
   """
   n, r = int(num_iterations), int(record_every)
   dtype = _float_dtype(carry) if cost_dtype is None else cost_dtype
   start = jnp.asarray(start)
   if r == 1:  # every iteration recorded: no inner loop at all
-    return jax.lax.scan(lambda c, i: _cast_cost(iterate(c, i), dtype), carry,
+    return jax.lax.scan(lambda c, i: _cast_cost(iterate(c, i, None), dtype), carry,
                         start + jnp.arange(n, dtype=start.dtype))
   end = start + n
 
   def block(carry, first):
     def body(i, state):
       carry, J_first = state
-      carry, J = iterate(carry, i)
-      return carry, jnp.where(i == first, J.astype(dtype), J_first)
+      recorded = i == first
+      carry, J = iterate(carry, i, recorded)
+      return carry, jnp.where(recorded, J.astype(dtype), J_first)
     return jax.lax.fori_loop(first, jnp.minimum(first + r, end), body,
                              (carry, jnp.zeros((), dtype)))
 
@@ -385,8 +402,10 @@ def _cast_cost(carry_and_cost, dtype):
 def _step_fn(grad_fn, optimizer, key):
   """One optimizer step on one batch: (params, opt_state, model_state), t -> (.., J);
   ``mask``: the batch's column mask, for a grad_fn that takes one; ``noise``: the
-  step's draws made ahead (``_draw_fn``), for a grad_fn that draws its own."""
-  def step(carry, X, Y, t, mask=None, noise=None):
+  step's draws made ahead (``_draw_fn``), for a grad_fn that draws its own;
+  ``recorded``: whether the step's J is kept (``run_blocks``), for a grad_fn that
+  ``takes_need_cost``."""
+  def step(carry, X, Y, t, mask=None, noise=None, recorded=None):
     params, opt_state, model_state = carry
     step_key = None if key is None else jax.random.fold_in(key, t)
     extra = {}
@@ -394,6 +413,8 @@ def _step_fn(grad_fn, optimizer, key):
       extra["mask"] = mask
     if noise is not None:
       extra["noise"] = noise
+    if recorded is not None and getattr(grad_fn, "takes_need_cost", False):
+      extra["need_cost"] = recorded
     J, grads, model_state = grad_fn(params, model_state, X, Y, step_key, **extra)
     params, opt_state = optimizer_step(params, opt_state, grads, optimizer)
     return (params, opt_state, model_state), J
@@ -433,16 +454,16 @@ def _epoch_iteration(step, X, Y, batching, masks_columns, draw=None):
   padded = masks_columns and m % batch_size != 0
   in_order = partition(X, Y, None, batch_size) if isinstance(batching, InOrder) else None
 
-  def body(state, batch):
+  def body(state, batch, recorded):
     carry, total, first_step, noise = state
     t, X_t, Y_t, mask = batch
     upcoming = None if draw is None else draw(first_step + t + 1)
-    carry, J = step(carry, X_t, Y_t, first_step + t, mask, noise)
+    carry, J = step(carry, X_t, Y_t, first_step + t, mask, noise, recorded)
     # The notebook's cost_total += compute_cost(...): the batch's summed loss m_t J^{t}.
     m_t = X_t.shape[1] if mask is None else kept_count(mask, J.dtype)
     return (carry, total + J * m_t, first_step, upcoming), None
 
-  def iterate(carry, epoch):
+  def iterate(carry, epoch, recorded=None):
     if in_order is not None:
       batches = in_order
     else:
@@ -455,10 +476,12 @@ def _epoch_iteration(step, X, Y, batching, masks_columns, draw=None):
       X_b, Y_b, masks = batches.X, batches.Y, None
     ts = jnp.arange(X_b.shape[0], dtype=jnp.result_type(first_step))
     noise = None if draw is None else draw(first_step)
-    (carry, total, _, _), _ = jax.lax.scan(body, (carry, total, first_step, noise),
+    (carry, total, _, _), _ = jax.lax.scan(functools.partial(body, recorded=recorded),
+                                           (carry, total, first_step, noise),
                                            (ts, X_b, Y_b, masks))
     if batches.rest_X is not None and not padded:
-      carry, J = step(carry, batches.rest_X, batches.rest_Y, first_step + per_epoch - 1)
+      carry, J = step(carry, batches.rest_X, batches.rest_Y, first_step + per_epoch - 1,
+                      recorded=recorded)
       total = total + J * batches.rest_X.shape[1]
     return carry, total / m
 
@@ -477,7 +500,8 @@ def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
     X: (n_x, m); Y: (n_y, m), in the params' dtype.
     grad_fn: ``(params, model_state, X_t, Y_t, key_t) -> (J, grads, model_state)``,
       e.g. ``dense_grad_fn(arch, ...)``; with a ``draw`` method, see the module
-      docstring.
+      docstring; one that ``takes_need_cost`` is also handed ``need_cost=`` (a traced
+      bool: whether this step's J is recorded; elsewhere its J may be anything).
     optimizer: an ``optax.GradientTransformation`` (``dlcourse.optim.gd`` for GD).
     num_iterations, record_every: static ints >= 1.
     batching: ``FullBatch()``, ``Epochs(...)`` or ``InOrder(...)``.
@@ -488,7 +512,7 @@ def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
   per_iteration = steps_per_iteration(batching, X.shape[1])
   step = _step_fn(grad_fn, optimizer, state.key)
   if isinstance(batching, FullBatch):
-    iterate = lambda carry, i: step(carry, X, Y, i)
+    iterate = lambda carry, i, recorded: step(carry, X, Y, i, recorded=recorded)
   else:
     iterate = _epoch_iteration(step, X, Y, batching,
                                getattr(grad_fn, "takes_column_mask", False),

@@ -227,8 +227,8 @@ def train_gram(params, X, Y, learning_rate, *, arch, num_iterations, record_ever
   rest = {k: v for k, v in params.items() if k != "W1"}
   use_l2 = not _is_zero(lambd)
 
-  def step(carry, i):
-    del i
+  def step(carry, i, recorded):
+    del i, recorded  # the Gram form's cost is a few small sums: always computed
     s, C, rest = carry
     CG = C @ G
     J, grads = dense.cost_and_grads(dict(rest, W1=s * Z0 + CG), eye, Y, dual_arch, 0.0,

@@ -203,3 +203,31 @@ def test_a_mask_must_have_one_entry_per_column():
   with pytest.raises(ShapeError, match="mask must have shape"):
     dense.cost_and_grads(params, jnp.ones((4, 8)), jnp.ones((1, 8)), arch,
                          mask=jnp.ones((1, 8), bool))
+
+
+@pytest.mark.parametrize("output,lambd,masked", [("sigmoid", 0.0, False),
+                                                 ("sigmoid", 0.7, True),
+                                                 ("softmax", 0.3, False)])
+def test_need_cost_false_skips_the_loss_and_leaves_the_gradients_bit_for_bit(
+    output, lambd, masked):
+  """A loop that records the cost every N iterations asks for J only there: where
+  ``need_cost`` is false J is 0 and the gradients are the same bits; where true, J is too."""
+  n_y = 3 if output == "softmax" else 1
+  arch = dense.Architecture.make((4, 6, n_y), hidden="relu", output=output)
+  params = initializers.initialize(jax.random.key(5), arch.layer_dims, "he")
+  rng = np.random.RandomState(2)
+  X = jnp.asarray(rng.randn(4, 8), jnp.float32)
+  Y = jnp.asarray(np.eye(3)[:, rng.randint(3, size=8)] if output == "softmax"
+                  else (rng.rand(1, 8) > 0.5), jnp.float32)
+  mask = jnp.arange(8) < 5 if masked else None
+  at = jax.jit(lambda need: dense.cost_and_grads(params, X, Y, arch, lambd, None,
+                                                 "manual", mask, need))
+  J, grads = jax.jit(lambda: dense.cost_and_grads(params, X, Y, arch, lambd, None,
+                                                  "manual", mask))()
+  J_true, grads_true = at(jnp.bool_(True))
+  J_false, grads_false = at(jnp.bool_(False))
+  assert float(J) > 0 and float(J_false) == 0.0
+  np.testing.assert_array_equal(J_true, J)
+  for name in params:
+    np.testing.assert_array_equal(grads_true[name], grads[name])
+    np.testing.assert_array_equal(grads_false[name], grads[name])

@@ -253,6 +253,60 @@ def test_the_step_is_traced_once_per_batch_shape(batching, num_iterations, recor
   assert int(state.step) == num_iterations * loop.steps_per_iteration(spec, M)
 
 
+# --- the cost, computed where it is recorded -------------------------------------------
+
+
+class CostOnRequest:
+  """A grad_fn that ``takes_need_cost``: the dense net's gradients, J only where asked
+  (NaN elsewhere, so a recorded J that was not asked for shows), and a model state
+  counting the steps that asked (None, a loop recording every J, counts as asked)."""
+  takes_need_cost = True
+
+  def __init__(self, takes_column_mask=True):
+    self.takes_column_mask = takes_column_mask
+
+  def __call__(self, params, count, X, Y, key, mask=None, need_cost=None):
+    del key
+    J, grads = dense.cost_and_grads(params, X, Y, ARCH, mask=mask)
+    if need_cost is None:
+      return J, grads, count + 1
+    return jnp.where(need_cost, J, jnp.nan), grads, count + need_cost.astype(count.dtype)
+
+
+@pytest.mark.parametrize("batching,num_iterations,record_every,asked", [
+    ("full", 23, 5, 5),            # iterations 0, 5, 10, 15, 20
+    ("full", 4, 1, 4),             # every J recorded
+    ("epochs_padded", 5, 2, 9),    # epochs 0, 2, 4; M = 10: 3 batches each, the last padded
+    ("epochs_rest", 5, 2, 9),      # the partial batch a step of its own, asked too
+])
+def test_a_grad_fn_is_asked_for_its_cost_only_where_the_loop_records_it(
+    batching, num_iterations, record_every, asked):
+  params, X, Y = problem()
+  optimizer = optim.gd(0.1)
+  spec = loop.FULL_BATCH if batching == "full" else loop.Epochs(4, key=jax.random.key(4))
+  kwargs = dict(optimizer=optimizer, num_iterations=num_iterations,
+                record_every=record_every, batching=spec)
+  start = loop.init_state(params, optimizer, model_state=jnp.zeros((), jnp.int32))
+  state, costs = run(start, X, Y, grad_fn=CostOnRequest(batching != "epochs_rest"), **kwargs)
+  assert int(state.model_state) == asked
+  # The recorded costs are every-iteration's, bit for bit, and so are the iterates.
+  every, every_costs = run(start, X, Y, grad_fn=CostOnRequest(batching != "epochs_rest"),
+                           **dict(kwargs, record_every=1))
+  np.testing.assert_array_equal(costs, np.asarray(every_costs)[::record_every])
+  assert_same_bits(state.params, every.params)
+
+
+def test_the_dense_grad_fn_computes_its_loss_only_on_recorded_iterations():
+  params, X, Y = problem()
+  optimizer = optim.gd(0.1)
+  start = loop.init_state(params, optimizer)
+  program = lambda r: jax.make_jaxpr(functools.partial(
+      loop.run, grad_fn=loop.dense_grad_fn(ARCH), optimizer=optimizer, num_iterations=10,
+      record_every=r))(start, X, Y)
+  assert "cond[" in str(program(5))      # the loss behind a lax.cond on "recorded"
+  assert "cond[" not in str(program(1))  # every iteration's J recorded: no cond
+
+
 # --- a step's randomness drawn a step ahead ---------------------------------------------
 
 

@@ -578,7 +578,10 @@ def backward(params, Y, AL, caches, arch, lambd=0.0, dropout=None, mask=None):
 def cost_from_caches(params, Y, caches, arch, lambd=0.0, mask=None):
   """J = loss(Z^[L], Y) (+ the L2 term), reusing the forward pass's Z^[L]; ``mask`` as
   in ``backward``."""
-  ZL = caches[-1].Z
+  return _cost_of_output(caches[-1].Z, params, Y, arch, lambd, mask)
+
+
+def _cost_of_output(ZL, params, Y, arch, lambd, mask):
   J = LOSSES[arch.loss_name].cost(ZL, Y, mask)
   if _uses_l2(lambd):
     m = Y.shape[1] if mask is None else kept_count(mask, ZL.dtype)
@@ -592,11 +595,17 @@ def cost(params, X, Y, arch, lambd=0.0, dropout=None, mask=None):
   return cost_from_caches(params, Y, caches, arch, lambd, mask)
 
 
-def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual", mask=None):
+def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual", mask=None,
+                   need_cost=None):
   """(J, dJ/dparams) by the hand-derived backward (``manual``) or ``jax.grad`` (``autodiff``).
 
   ``mask`` ((m,) bool, optional): the columns of X that are examples; J and the
   gradients are those of the kept columns alone (a padded mini-batch, ``dlcourse.loop``).
+  ``need_cost`` (a traced bool, optional): whether J is wanted. Where it is false the
+  manual method skips the loss (its logs: the gradients need only dZ^[L] = A^[L] - Y) and
+  returns J = 0; the gradients are the same either way. A training loop that records
+  the cost every N iterations passes it (``dlcourse.loop``). ``autodiff`` computes J
+  always (``jax.value_and_grad``).
   """
   check_inputs(params, X, arch, Y)
   if mask is not None and jnp.shape(mask) != (jnp.shape(X)[1],):
@@ -607,8 +616,21 @@ def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual",
   if method != "manual":
     raise ConfigError(f"gradient method must be 'manual' or 'autodiff', got {method!r}")
   AL, caches = forward(params, X, arch, dropout)
-  J = cost_from_caches(params, Y, caches, arch, lambd, mask)
+  if need_cost is None:
+    J = cost_from_caches(params, Y, caches, arch, lambd, mask)
+  else:
+    J = _cost_if(need_cost, params, Y, caches, arch, lambd, mask)
   return J, backward(params, Y, AL, caches, arch, lambd, dropout, mask)
+
+
+def _cost_if(need_cost, params, Y, caches, arch, lambd, mask):
+  """``cost_from_caches`` where ``need_cost``, else 0: a ``lax.cond`` that hands the
+  branch Z^[L] (and the params for the L2 term) rather than every cache."""
+  def cost_of(ZL, l2_params):
+    return _cost_of_output(ZL, l2_params, Y, arch, lambd, mask)
+
+  return jax.lax.cond(need_cost, cost_of, lambda ZL, _: jnp.zeros((), ZL.dtype),
+                      caches[-1].Z, params if _uses_l2(lambd) else None)
 
 
 @functools.partial(jax.jit, static_argnames="arch")
