@@ -231,3 +231,20 @@ def test_need_cost_false_skips_the_loss_and_leaves_the_gradients_bit_for_bit(
   for name in params:
     np.testing.assert_array_equal(grads_true[name], grads[name])
     np.testing.assert_array_equal(grads_false[name], grads[name])
+
+
+def test_off_the_cpu_need_cost_changes_nothing(monkeypatch):
+  """Off the CPU (``platform_dependent``'s default branch, taken here by hand: no GPU on
+  these machines) J is computed always: XLA:GPU would wait on the host for a
+  conditional's predicate at every step."""
+  arch = dense.Architecture.make((4, 3, 1))
+  params = initializers.initialize(jax.random.key(0), arch.layer_dims, "he")
+  rng = np.random.RandomState(0)
+  X, Y = jnp.asarray(rng.randn(4, 5), jnp.float32), jnp.asarray(rng.rand(1, 5) > 0.5,
+                                                               jnp.float32)
+  monkeypatch.setattr(jax.lax, "platform_dependent",
+                      lambda *args, default, **per_platform: default(*args))
+  J, _ = dense.cost_and_grads(params, X, Y, arch)
+  J_false, _ = dense.cost_and_grads(params, X, Y, arch, need_cost=jnp.bool_(False))
+  assert float(J) > 0
+  np.testing.assert_array_equal(J_false, J)

@@ -603,9 +603,10 @@ def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual",
   gradients are those of the kept columns alone (a padded mini-batch, ``dlcourse.loop``).
   ``need_cost`` (a traced bool, optional): whether J is wanted. Where it is false the
   manual method skips the loss (its logs: the gradients need only dZ^[L] = A^[L] - Y) and
-  returns J = 0; the gradients are the same either way. A training loop that records
-  the cost every N iterations passes it (``dlcourse.loop``). ``autodiff`` computes J
-  always (``jax.value_and_grad``).
+  returns J = 0 (on the CPU; other platforms compute J always, see ``_cost_if``); the
+  gradients are the same either way. A training loop that records the cost every N
+  iterations passes it (``dlcourse.loop``). ``autodiff`` computes J always
+  (``jax.value_and_grad``).
   """
   check_inputs(params, X, arch, Y)
   if mask is not None and jnp.shape(mask) != (jnp.shape(X)[1],):
@@ -624,13 +625,19 @@ def cost_and_grads(params, X, Y, arch, lambd=0.0, dropout=None, method="manual",
 
 
 def _cost_if(need_cost, params, Y, caches, arch, lambd, mask):
-  """``cost_from_caches`` where ``need_cost``, else 0: a ``lax.cond`` that hands the
-  branch Z^[L] (and the params for the L2 term) rather than every cache."""
+  """``cost_from_caches`` where ``need_cost``, else 0, on the CPU: a ``lax.cond`` that
+  hands the branch Z^[L] (and the params for the L2 term) rather than every cache.
+  Elsewhere J is computed always: XLA:GPU runs a conditional by copying its predicate
+  to the host and waiting for it, once per step (not measured here: no GPU)."""
   def cost_of(ZL, l2_params):
     return _cost_of_output(ZL, l2_params, Y, arch, lambd, mask)
 
-  return jax.lax.cond(need_cost, cost_of, lambda ZL, _: jnp.zeros((), ZL.dtype),
-                      caches[-1].Z, params if _uses_l2(lambd) else None)
+  def on_demand(ZL, l2_params):
+    return jax.lax.cond(need_cost, cost_of, lambda ZL, _: jnp.zeros((), ZL.dtype), ZL,
+                        l2_params)
+
+  return jax.lax.platform_dependent(caches[-1].Z, params if _uses_l2(lambd) else None,
+                                    cpu=on_demand, default=cost_of)
 
 
 @functools.partial(jax.jit, static_argnames="arch")
