@@ -869,7 +869,12 @@ NOTES = """\
   gap. Not X's repacking: the forward summed over blocks of X's features that each
   stay in L2 (512-2048 of them, one array each) took 2.52-2.64 ms against 2.58 ms whole
   (one core, 2026-12-07), and dW in column blocks 1.99-2.06 against 1.98 ms; it is the
-  library's kernel on these shapes (~40 GFLOP/s).
+  library's kernel on these shapes (~40 GFLOP/s). On the Zen 4 (2026-12-07, one pinned
+  core; 2048^2 float64 at 47-50 GFLOP/s per core): X^T W1^T at 37.6 and dZ1 X^T at 38.5
+  GFLOP/s with 20 rows; with the two-layer net's 7 rows the forward 38.9 but dZ1 X^T
+  19.2 (NumPy's BLAS: 26-34 and 12.5-21). Padding dZ1 to 8 rows took that product
+  1.75 -> 1.53 ms, and X dZ1^T (8 rows) 1.34 ms; not taken: ~0.3 ms of a 2.7 ms
+  iteration once transposed back, for one net's float64 rows and another rounding.
 * Start-up (2026-12-06, late): ml_dtypes 0.7.0 took ~0.5 s to import (perf: numpy's
   ``PyUFunc_AddLoop``; 0.6.0: 3 ms), paid by every process that imports JAX, so
   pyproject.toml keeps it below 0.7: a report worker's start went from 0.92-1.00 to
