@@ -383,6 +383,19 @@ def measure_sweeps(X, Y, sizes, machine, compiles, log):
   return out
 
 
+def child_env(environ, cores, xla_defaults, user_xla_flags):
+  """The split-sweep child's environment: one JAX device per core; with
+  ``xla_defaults`` False, the project's XLA options off (DLCOURSE_XLA_DEFAULTS=0) and
+  XLA_FLAGS as the user set them before this process added the project's."""
+  env = dict(environ, JAX_NUM_CPU_DEVICES=str(cores), JAX_PLATFORMS="cpu")
+  if not xla_defaults:
+    env[cli.XLA_DEFAULTS_ENV] = "0"
+    env.pop("XLA_FLAGS", None)
+    if user_xla_flags is not None:
+      env["XLA_FLAGS"] = user_xla_flags
+  return env
+
+
 def measure_cores(sizes, log, xla_defaults=True):
   """The moons sweep with its models split over every core, measured in a child process
   in which each core is a JAX device (JAX fixes its device count at start-up); the child
@@ -392,12 +405,7 @@ def measure_cores(sizes, log, xla_defaults=True):
   cores = os.cpu_count() or 1
   if cores < 2:
     return None
-  env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(cores), JAX_PLATFORMS="cpu")
-  if not xla_defaults:
-    env[cli.XLA_DEFAULTS_ENV] = "0"
-    env.pop("XLA_FLAGS")
-    if USER_XLA_FLAGS is not None:
-      env["XLA_FLAGS"] = USER_XLA_FLAGS
+  env = child_env(os.environ, cores, xla_defaults, USER_XLA_FLAGS)
   args = [sys.executable, str(pathlib.Path(__file__).resolve()), "--child-cores",
           "--repeats", str(sizes.repeats)] + (["--quick"] if sizes is QUICK else [])
   try:

@@ -51,7 +51,6 @@ def gradient_check(z, y, mask, points=(0.0, 1.0, 3.14, 10.0)):
       arrays.device_array([w, 0.5 * w if mask[1] else 0.0]), *data)) for w in points)
 
 
-
 def fit(x, y, scaling_kind, learning_rate, num_steps):
   """GD from w = b = 0 on the scaled feature; returns (scaling, mask, z, Descent)."""
   scaling = intro.fit_scaling(x, scaling_kind)

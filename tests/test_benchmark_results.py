@@ -81,3 +81,34 @@ def test_the_l_layer_floor_reads_the_peak_of_its_own_rounds():
   assert abs(ratio.ratio - 3.0 / floor) < 1e-9
   shown = next(row for name, row in rows.items() if "floor at the 2048^2 matmul" in name)
   assert "214.7 GFLOP/s" in shown.value and "320.0 GFLOP/s" in shown.value
+
+
+def test_the_split_sweeps_child_runs_with_or_without_the_projects_xla_options():
+  ours = "--xla_dump_to=/tmp/x --xla_cpu_use_fusion_emitters=false"
+  environ = {"XLA_FLAGS": ours, "PATH": "/bin"}
+  cli_env = benchmark.child_env(environ, 2, True, "--xla_dump_to=/tmp/x")
+  assert cli_env["XLA_FLAGS"] == ours and cli_env["JAX_NUM_CPU_DEVICES"] == "2"
+  own = benchmark.child_env(environ, 2, False, "--xla_dump_to=/tmp/x")
+  assert own["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"   # the user's flags, not ours
+  assert own["DLCOURSE_XLA_DEFAULTS"] == "0" and own["PATH"] == "/bin"
+  assert "XLA_FLAGS" not in benchmark.child_env(environ, 2, False, None)
+  assert environ["XLA_FLAGS"] == ours                 # the parent's is left alone
+
+
+def test_the_split_sweep_rows_say_the_target_and_the_xla_own_ratio():
+  s = {"models": 64,
+       "logistic": {"sequential_s": 4.0, "primal_s": 1.0, "gram_s": 0.1, "iterations": 300},
+       "moons": {"sequential_s": 0.6, "primal_s": 0.4, "iterations": 2000},
+       "l_layer": {"primal_s": 2.0, "gram_s": 1.0, "iterations": 30, "gram_iterations": 300}}
+  cores = {"devices": 2, "iterations": 2000, "sequential_s": 0.64, "split_s": 0.16,
+           "xla_own": {"iterations": 2000, "sequential_s": 0.62, "split_s": 0.124}}
+  machine = benchmark.Machine(1)
+  machine.products[(64 * benchmark.CAT_NET[1], benchmark.CAT_NET[0], 209)] = [1e-3, 1e-3]
+  rows = {row.name: row for row in benchmark.sweep_rows(s, cores, machine, 209)}
+  target = rows["moons sweep, models split over 2 cores / sequential"]
+  assert target.ratio == 4.0 and target.met
+  own = next(row for name, row in rows.items() if "XLA's own fusion emitters" in name)
+  assert abs(own.ratio - 5.0) < 1e-12 and own.met is None
+  del cores["xla_own"]
+  assert not any("XLA's own" in row.name
+                 for row in benchmark.sweep_rows(s, cores, machine, 209))

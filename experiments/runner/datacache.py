@@ -13,7 +13,7 @@ another file, never a stale one. A cache that cannot be written (a read-only hom
 the run its speed-up, not the run: one ``warn`` line, and the arrays as made.
 ``cache_dir`` None: made every time, nothing written. MNIST-1D (``experiments/mnist1d.py``)
 keeps its own policy (the package's recorded checksum, a loud warning when it changes) on
-this module's ``read_checked`` and ``write``.
+this module's ``read_checked`` and ``store``.
 """
 import hashlib
 import importlib.metadata
