@@ -56,6 +56,7 @@ ENTRIES = (
     report.Entry(FAKE, Row("fake_broken", "Fake, broken", Course(50.0), {"broken": True})),
     report.Entry(FAKE_CATS, Row("fake_cats", "Fake, needs the cats", Course(1.0))),
     report.Entry(FAKE_PLAIN, Row("fake_plain", "Fake, one mode", Course(test=70.0))),
+    report.Entry(FAKE, Row("fake_once", "Fake, run once", Course(99.04), modes=("course",))),
 )
 
 
@@ -79,6 +80,10 @@ def test_the_report_compares_both_modes_and_says_what_was_skipped(tmp_path):
   assert "error: model must be 'a' or 'b', got 'c'" in rows["Fake, broken"]
   assert "| skipped |" in rows["Fake, needs the cats"]
   assert rows["Fake, one mode"] == ("| Fake, one mode | – / 70 | – | yes | 98.00 / 70.00 | – |")
+  # A row that names one mode runs once, and its table says why the other column is empty.
+  assert [mode for (i, mode) in by_id if i == "fake_once"] == ["course"]
+  assert rows["Fake, run once"] == ("| Fake, run once | 99.04 | 99.04 / 70.00 | yes | "
+                                    "the same run (no mode applies) | – |")
   assert ("- Fake, needs the cats: needs train_catvnoncat.h5, test_catvnoncat.h5: no data "
           "directory (pass --data_dir or set DLCOURSE_DATA_DIR)") in text
   for name in ("fake_ok_cost.png", "fake_ok_course_decision_boundary.png",
@@ -107,6 +112,15 @@ def test_every_registered_row_builds_its_config():
         assert all(config[k] == v for k, v in entry.row.jax_overrides.items())
 
 
+def test_a_row_names_its_modes_among_the_reports():
+  entry = next(e for e in report.all_entries() if e.id == "c1w3_logistic")
+  assert list(entry.modes()) == ["course"]  # scikit-learn's fit: no mode changes it
+  assert list(report.Entry(FAKE, Row("x", "X")).modes()) == ["course", "jax"]
+  for bad in ((), ("course", "fast")):
+    with pytest.raises(ValueError, match="modes must be a non-empty subset"):
+      Row("x", "X", modes=bad)
+
+
 def test_rows_without_a_course_number_are_not_judged():
   entry = next(e for e in report.all_entries() if e.id == "c2w2_rmsprop")
   outcome = report.Outcome(entry, "course", record={"train_accuracy": 0.9, "test_accuracy": None,
@@ -124,6 +138,7 @@ def test_the_generated_data_rows_reproduce_the_course_in_worker_processes(tmp_pa
   text = report.build_report(tmp_path, None, only=["c1w3_logistic"], gradcheck_on=False,
                              workers=2, echo=lambda _: None)
   assert "| C1W3 logistic baseline (sklearn), planar | 47 | 47.00 | yes |" in text
+  assert "(1 runs, 2 worker(s))" in text   # one mode only: scikit-learn's fit, once
 
 
 def test_the_workers_use_the_compilation_cache_only_when_asked(tmp_path, monkeypatch):

@@ -99,6 +99,38 @@ def test_chunks_with_fresh_dropout_masks_and_a_partial_block_equal_one_program()
   assert single[1] == chunked[1]
 
 
+def test_dropout_draws_count_fresh_mask_entries_only():
+  arch = dense.Architecture.make((2, 20, 3, 1))
+  # C2W1's dropout row: 30000 steps of (20 + 3) x 211 entries.
+  assert env_lib.dropout_draws(arch, (1, 2), 211, 30000, fresh=True) == 30000 * 23 * 211
+  assert env_lib.dropout_draws(arch, (2,), 211, 10, fresh=True) == 10 * 3 * 211
+  assert env_lib.dropout_draws(arch, (1, 2), 211, 30000, fresh=False) == 0  # fixed masks
+  assert env_lib.dropout_draws(arch, (), 211, 30000, fresh=True) == 0
+
+
+def test_a_fit_that_draws_many_masks_compiles_as_a_long_run_to_the_same_bits(monkeypatch):
+  config = tiny_config(num_iterations=95, course_compat=False)
+  kwargs = dict(dropout_layers=(1,), keep_prob=0.8, key=jax.random.key(3))
+  draws = env_lib.dropout_draws(ARCH, (1,), 40, 95, fresh=True)
+  long_runs_compiled = []
+  real = env_lib.long_runs.compile_long_run
+  monkeypatch.setattr(env_lib.long_runs, "compile_long_run",
+                      lambda *a, **k: long_runs_compiled.append(1) or real(*a, **k))
+  monkeypatch.setattr(env_lib.cli, "LONG_RUN_MIN_DRAWS", draws + 1)
+  short = fit(config, **kwargs)
+  assert long_runs_compiled == []
+  monkeypatch.setattr(env_lib.cli, "LONG_RUN_MIN_DRAWS", draws)
+  long = fit(config, **kwargs)
+  assert long_runs_compiled == [1]
+  assert_same_bits(short[0], long[0])
+  assert short[1] == long[1]
+  # The course's fixed masks draw nothing: never a long run.
+  masks = {1: np.ones((3, 40), np.float32)}
+  fit(tiny_config(num_iterations=95, course_compat=False), dropout_layers=(1,),
+      keep_prob=0.8, fixed_masks=masks)
+  assert long_runs_compiled == [1]
+
+
 def test_without_checkpoints_fit_gd_is_one_compiled_program(monkeypatch):
   lengths = []
   real = train.train_gd_jit.lower

@@ -32,6 +32,7 @@ from dlcourse import regularization as reg
 from dlcourse.errors import ConfigError, DLCourseError
 from dlcourse.models import dense
 from experiments.runner import checkpoints as ckpt
+from experiments.runner import cli, long_runs
 from experiments.runner.models import float_dtype
 
 AUTO = -1          # checkpoint_every: about AUTO_CHUNKS chunks per fit
@@ -160,7 +161,10 @@ class Env:
     dtype = float_dtype(config)
     X, Y = arrays.device_array(X, dtype), arrays.device_array(Y, dtype)
     dynamic = dict(lambd=lambd, keep_prob=keep_prob, key=key, fixed_masks=fixed_masks)
-    programs = _GDPrograms(X, Y, config.learning_rate, static, dynamic)
+    draws = dropout_draws(arch, dropout_layers, X.shape[1], num_iterations,
+                          fresh=key is not None and fixed_masks is None)
+    programs = _GDPrograms(X, Y, config.learning_rate, static, dynamic,
+                           long_run=draws >= cli.LONG_RUN_MIN_DRAWS)
     fingerprint = _fingerprint(config, X, Y, static, dynamic)
     return _fit(self, config, arch, params, programs, fingerprint, static, chunk,
                 key=key, trained=lambda p: p)
@@ -343,21 +347,37 @@ def _train_accuracy(params, programs, arch):
   return float(dense.accuracy(params, programs.X, programs.Y, arch))
 
 
+def dropout_draws(arch, dropout_layers, m, num_iterations, *, fresh):
+  """The mask entries a full-batch GD run draws: n_l m per dropout layer l at every
+  iteration when its masks are ``fresh`` (drawn from a key); 0 with fixed masks."""
+  if not fresh:
+    return 0
+  return num_iterations * m * sum(arch.layer_dims[l] for l in dropout_layers)
+
+
 class _GDPrograms:
   """Compiled full-batch GD chunk programs by chunk length (the last may be shorter);
-  the start step is traced, so one program serves every chunk."""
+  the start step is traced, so one program serves every chunk. ``long_run``: compiled
+  as a program that trains for long (``long_runs``: a run that draws
+  ``cli.LONG_RUN_MIN_DRAWS`` random values or more)."""
 
-  def __init__(self, X, Y, learning_rate, static, dynamic):
+  def __init__(self, X, Y, learning_rate, static, dynamic, long_run=False):
     self.X, self.Y, self.lr, self.static, self.dynamic = X, Y, learning_rate, static, dynamic
+    self.long_run = long_run
     self.compiled, self.compile_s = {}, 0.0
 
   def run(self, params, start, length):
     if length not in self.compiled:
       begin = time.perf_counter()
-      static = dict(self.static, num_iterations=length)
-      self.compiled[length] = train.train_gd_jit.lower(
-          params, self.X, self.Y, self.lr, **static, **self.dynamic,
-          start_step=arrays.device_array(start, jnp.int32)).compile()
+      args = (params, self.X, self.Y, self.lr)
+      kwargs = dict(self.static, num_iterations=length, **self.dynamic,
+                    start_step=arrays.device_array(start, jnp.int32))
+      if self.long_run:
+        train.check_gd(*args, **kwargs)
+        compiled = long_runs.compile_long_run(train.train_gd_jit.unchecked, *args, **kwargs)
+      else:
+        compiled = train.train_gd_jit.lower(*args, **kwargs).compile()
+      self.compiled[length] = compiled
       self.compile_s += time.perf_counter() - begin
     return self.compiled[length](params, self.X, self.Y, self.lr, **self.dynamic,
                                  start_step=arrays.device_array(start, jnp.int32))

@@ -78,7 +78,9 @@ class Entry:
 
   def modes(self):
     config = self.experiment.get_config(self.row.variant)
-    return COURSE_MODES if "course_compat" in config else PLAIN_MODES
+    if "course_compat" not in config:
+      return PLAIN_MODES
+    return {mode: COURSE_MODES[mode] for mode in self.row.modes or COURSE_MODES}
 
   def config(self, mode):
     config = self.experiment.get_config(self.row.variant)
@@ -255,8 +257,9 @@ def results_table(entries, outcomes, skipped):
                   f"| {_ours_text(plain)} | {_cost_text(entry, plain)} |")
       continue
     course, jaxed = outcomes.get((entry.id, "course")), outcomes.get((entry.id, "jax"))
+    jax_text = _ours_text(jaxed) if "jax" in entry.modes() else "the same run (no mode applies)"
     rows.append(f"| {entry.title} | {_course_text(entry.course)} | {_ours_text(course)} | "
-                f"{reproduced(course)} | {_ours_text(jaxed)} | {_cost_text(entry, course)} |")
+                f"{reproduced(course)} | {jax_text} | {_cost_text(entry, course)} |")
   return "\n".join(rows)
 
 

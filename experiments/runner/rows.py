@@ -20,8 +20,10 @@ class Row:
   """One row of the report: the experiment's config with ``overrides`` applied.
 
   ``jax_overrides`` apply only in JAX-keyed mode; ``tolerance`` is the percentage points
-  allowed in course-compatible mode before the row says "no"; ``modes`` defaults to both
-  modes when the config has ``course_compat`` and to the config as it is otherwise.
+  allowed in course-compatible mode before the row says "no". A config with
+  ``course_compat`` runs in both modes, "course" and "jax", unless ``modes`` names one
+  (a row that neither mode changes, such as scikit-learn's baseline, runs once); a
+  config without it runs as it is.
   """
   id: str
   title: str
@@ -34,6 +36,15 @@ class Row:
   # Rough wall seconds of one mode on one core: the report starts the longest rows first
   # so that its workers finish together.
   expected_s: float = 2.0
+  modes: Optional[tuple] = None
+
+  def __post_init__(self):
+    if self.modes is not None and (not self.modes or set(self.modes) - set(REPORT_MODES)):
+      raise ValueError(f"row {self.id}: modes must be a non-empty subset of {REPORT_MODES}, "
+                       f"got {self.modes!r}")
+
+
+REPORT_MODES = ("course", "jax")
 
 
 def no_variants(variant):
