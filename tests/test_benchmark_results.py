@@ -66,6 +66,14 @@ def test_a_rows_compile_target_is_its_longest_program():
   assert plain.ratio == 0.4 and not plain.met  # a small net: under 0.3 s
 
 
+def test_every_2d_net_is_held_to_the_small_net_compile_target():
+  rows = [{"id": rid, "mode": "jax", "error": None, "compile_s": 0.4, "compile_parts_s": {}}
+          for rid in ("c1w3_shallow", "c2w1_init_he", "c2w1_reg_dropout", "c2w2_adam",
+                      "c1w4_l_layer", "c2w1_digits")]
+  met = [t.met for t in course_runs.compile_targets({"generated": {"rows": rows}})]
+  assert met == [False, False, False, False, True, True]   # 0.3 s for the 2-D sets, else 1 s
+
+
 def test_the_l_layer_floor_reads_the_peak_of_its_own_rounds():
   """The 2048^2 floor uses the square product timed in the L-layer's race (square_s),
   not the run's best peak, which a drifting host may have reached in a faster spell."""
