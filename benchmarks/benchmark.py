@@ -766,6 +766,23 @@ NOTES = """\
   (one Adam kernel for the six leaves instead of ~18): ~10 % less to compile, the
   course's digits kept, but its state a flat vector, not the course's v["dW1"]; not
   taken.
+* The warm report on the Zen 4 (2026-12-07): ~57 core-s of CPU (user + sys) for 28.4 s
+  of wall, so the two cores stay busy throughout: the rows 53 core-s (42.7 training, of
+  which the cat rows 33.5; 3.3 compiling, i.e. the lowering and a cache hit; 7.0 other,
+  mostly figures and data), the main process's figures and the workers' start-up (~1 s
+  each) the rest. Two rows were waste: C2W1's JAX-keyed dropout row trained 1.72 s, most
+  of it JAX's Threefry hash rolled into a loop and emitted by the legacy emitters (a
+  long run's compile since: 0.70 s, ``cli.LONG_RUN_MIN_DRAWS``), and C1W3's scikit-learn
+  baseline ran in both modes for the same result, importing scikit-learn (0.7-0.9 s) in
+  each worker that ran it (``Row.modes``: once now). The memory-bound rows pay for
+  sharing the memory: the logistic rows trained 1.86 / 0.63 s (course / JAX) alone on
+  one core and 2.4 / 1.0 s beside the other worker's cat rows; the float64 L-layer row
+  15.9 s alone and 14.9-16.3 s beside them. Per-iteration choices measured and not
+  taken (one core): the float32 two-layer net with 8 hidden units instead of 7 trains
+  at 0.88 instead of 1.02 ms per iteration (the matrix library's 8-wide tiles), but
+  padding the hidden layer means a loop layout for W1, b1 and W2 together, for ~0.3 s
+  of one row; the float64 two-layer's dW1 as (X dZ1^T)^T, 1.40 -> 1.27 ms, with other
+  bits.
 * MNIST-1D's random search (24 masked [40, 256, 256, 10] nets, batches of 100), one core,
   per step (profile, 2026-12-04): ~45 % matrix products, ~20 % the dropout masks'
   random bits (JAX lowers threefry on the CPU as a rolled loop, 5 passes over the
@@ -797,6 +814,13 @@ NOTES = """\
   in cache; the same iterates): blocks of 16-105 examples as static slices, 0.76-1.50 s
   against 0.74 s for the plain loop; a loop over blocks, one or two chains, 1.65-2.81 s
   (each block's products run single-threaded outside the matrix library's fused path).
+  On the Zen 4 (2026-12-07, two cores): each of the two products, in a loop of its own,
+  reads X at 126-128 GB/s (81 us per pass); both together 168 us per iteration against
+  the program's 185-188 us, the rest being the iteration's small kernels. Compiled
+  with XLA's own fusion emitters the program ran in 0.364-0.365 s against 0.375-0.383 s
+  (the same bits), NumPy in 0.355-0.357 s: still behind, so not taken. The loss's
+  ``lax.cond`` costs nothing measurable here (185 vs 187 us per iteration computed
+  always; the cat nets within 1 %).
 * Logistic regression against NumPy float64 and PyTorch is memory-bound on both sides:
   float32 moves half the bytes of float64, so about 2x is the most it can gain; the 4x
   and 2x targets are read as the L-layer net's.
