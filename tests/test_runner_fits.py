@@ -124,11 +124,16 @@ def test_a_fit_that_draws_many_masks_compiles_as_a_long_run_to_the_same_bits(mon
   assert long_runs_compiled == [1]
   assert_same_bits(short[0], long[0])
   assert short[1] == long[1]
+  # In chunks (the CLI's checkpoints) each chunk length compiles as a long run too.
+  chunked = fit(config, env_lib.Env(chunk_every=30), **kwargs)
+  assert long_runs_compiled == [1, 1, 1]   # 30 iterations, then the last 5
+  assert_same_bits(short[0], chunked[0])
+  assert short[1] == chunked[1]
   # The course's fixed masks draw nothing: never a long run.
   masks = {1: np.ones((3, 40), np.float32)}
   fit(tiny_config(num_iterations=95, course_compat=False), dropout_layers=(1,),
       keep_prob=0.8, fixed_masks=masks)
-  assert long_runs_compiled == [1]
+  assert long_runs_compiled == [1, 1, 1]
 
 
 def test_without_checkpoints_fit_gd_is_one_compiled_program(monkeypatch):
