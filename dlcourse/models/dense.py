@@ -275,8 +275,8 @@ def layer_backward(dA, cache, W, activation):
 # [12288, 7, 1] on one core 3.87 -> 2.12 ms; logistic regression unchanged. On a Zen 3
 # the issue measured A_prev^T @ W^T at 74 GFLOP/s against 13-27 for W @ A_prev.
 # On two or more cores the products run as two independent halves (the forward over the
-# examples; in float32 also dW, over the features; ``_halves``; a float32 full-batch
-# training loop carries W^[1] in column blocks instead, see below): XLA runs the halves
+# examples; in float32 also dW, over the features; ``_halves``; a full-batch training
+# loop carries W^[1] in column blocks instead, see below): XLA runs the halves
 # side by side, where the library alone divides the forward by its 20 output columns. Per
 # iteration on the 2-core Xeon, 2026-12-06: float32 cat net 1.40 -> 1.23-1.29 ms,
 # float64 L-layer 3.25 -> 2.65 ms, float64 two-layer 1.49 -> 1.28-1.31 ms, the same
@@ -434,7 +434,7 @@ def transpose_times(W, dZ):
 
 # --- the first layer in column blocks (full-batch training loops; speed only) -------
 #
-# In a full-batch training loop on two or more cores, a float32 first layer over a large
+# In a full-batch training loop on two or more cores, a first layer over a large
 # X is carried as W^[1] = [W_a W_b], its columns (X's features) in two blocks, each an
 # array of its own for the whole loop (``first_layer_in_blocks`` before it,
 # ``first_layer_whole`` after), and X^T as the matching two blocks of features, X_a^T
@@ -447,10 +447,14 @@ def transpose_times(W, dZ):
 # (the forward over halves of the examples, dW over halves of the features, joined)
 # spent ~0.14 of its ~1.3 ms per iteration joining dW's halves and updating W^[1] on one
 # core. Float32 cat net [12288, 20, 7, 5, 1], 2-core Xeon with AVX-512, 2026-12-07, the
-# loop alone: 1.23-1.38 -> 1.02-1.06 ms per iteration. Float64 gained nothing (2.78-2.88
-# ms either way), nor would a sweep (its products are one large product each); both
-# keep W^[1] whole. The values are the layer's to rounding: the forward adds two
-# partial sums where one product summed all n_x terms.
+# loop alone: 1.23-1.38 -> 1.02-1.06 ms per iteration. Float64 gained nothing there
+# (2.78-2.88 ms either way) but does on a 2-core Zen 4 (2026-12-07, two runs, 300
+# iterations each): the two-layer net [12288, 7, 1] 1.73-1.91 -> 1.20-1.61 ms, the
+# L-layer net 3.57-3.64 -> 3.16-3.34 ms; so float64 is carried in blocks too. A sweep
+# would not gain (its products are one large product each) and keeps W^[1] whole. The
+# values are the layer's to rounding: the forward adds two partial sums where one
+# product summed all n_x terms (the course-compatible runs keep the course's digits:
+# tests/test_course1_reproduction.py).
 
 
 class ColumnBlocks(NamedTuple):
@@ -477,8 +481,8 @@ BLOCKS_MIN_ROWS = 2
 
 def splits_first_layer(X, W1):
   """Whether a full-batch loop over X carries W1 in column blocks (see above)."""
-  return (_reads_transposed_copy(X) and jnp.dtype(X.dtype).itemsize <= 4
-          and _cores() >= 2 and W1.ndim == 2 and W1.shape[0] >= BLOCKS_MIN_ROWS)
+  return (_reads_transposed_copy(X) and _cores() >= 2 and W1.ndim == 2
+          and W1.shape[0] >= BLOCKS_MIN_ROWS)
 
 
 def first_layer_in_blocks(params, X):
