@@ -907,6 +907,12 @@ NOTES = """\
   19.2 (NumPy's BLAS: 26-34 and 12.5-21). Padding dZ1 to 8 rows took that product
   1.75 -> 1.53 ms, and X dZ1^T (8 rows) 1.34 ms; not taken: ~0.3 ms of a 2.7 ms
   iteration once transposed back, for one net's float64 rows and another rounding.
+  What did help there (2026-12-07, afternoon): float64 loops on two cores carry W1 in
+  the float32 loops' column blocks (``dense.splits_first_layer``), each block's two
+  products side by side: the course-compatible C1W4 runs, back to back in one process,
+  4.50-4.53 -> 3.55-3.64 s (two-layer) and 9.0-11.3 -> 8.1-9.3 s (L-layer), with the
+  course's digits (the last cost 0.04855478562877006 -> ...004). On the Xeon the same
+  blocks had measured even in float64 (2.78-2.88 ms per iteration either way).
 * Start-up (2026-12-06, late): ml_dtypes 0.7.0 took ~0.5 s to import (perf: numpy's
   ``PyUFunc_AddLoop``; 0.6.0: 3 ms), paid by every process that imports JAX, so
   pyproject.toml keeps it below 0.7: a report worker's start went from 0.92-1.00 to
