@@ -895,7 +895,10 @@ NOTES = """\
 * Other matrix libraries for the L-layer net's dots (2026-12-06, late; float32, two cores,
   ms per iteration): YNNPACK (XLA's default) 1.47, Eigen
   (``--xla_cpu_experimental_ynn_fusion_type=``) 1.61, XNNPACK 1.58, oneDNN 3.41; the
-  default stays. Float64 runs in Eigen (YNNPACK has no float64): one core, the forward
+  default stays. Float64's dots run in YNNPACK too (``ynn_fusion`` in the compiled
+  HLO; an earlier note here said Eigen): with XLA's YNN fusions off (Eigen), the
+  float64 two-layer loop took 3.56 instead of 1.27 ms per iteration and the L-layer
+  5.83 instead of 3.71 ms (two cores, Zen 4, 2026-12-07). One core, the forward
   X^T W1^T at 39 GFLOP/s against 57 for the backward's dZ1 X^T (its K is 209, not
   12288), with ~62 GFLOP/s per core at 2048^2: the float64 forward is the float64 rows'
   gap. Not X's repacking: the forward summed over blocks of X's features that each
@@ -912,7 +915,13 @@ NOTES = """\
   products side by side: the course-compatible C1W4 runs, back to back in one process,
   4.50-4.53 -> 3.55-3.64 s (two-layer) and 9.0-11.3 -> 8.1-9.3 s (L-layer), with the
   course's digits (the last cost 0.04855478562877006 -> ...004). On the Xeon the same
-  blocks had measured even in float64 (2.78-2.88 ms per iteration either way).
+  blocks had measured even in float64 (2.78-2.88 ms per iteration either way). Where
+  the two-layer's time goes now (jax.profiler, 200 iterations, Zen 4): per iteration
+  the two blocks' dZ1 X_j^T products 0.80 ms each and their forwards 0.50 ms each,
+  side by side, the rest ~0.1 ms; alone on one core the same products take 0.53 and
+  0.44 ms, so running both blocks at once costs each ~30 % (they share the memory
+  system: X^T in float64 is 20.5 MB). dW_j^T = X_j dZ1^T from the stored X_j^T (the
+  library reading its left operand transposed) took 1.65 against 0.53 ms.
 * Start-up (2026-12-06, late): ml_dtypes 0.7.0 took ~0.5 s to import (perf: numpy's
   ``PyUFunc_AddLoop``; 0.6.0: 3 ms), paid by every process that imports JAX, so
   pyproject.toml keeps it below 0.7: a report worker's start went from 0.92-1.00 to
