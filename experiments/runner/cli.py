@@ -258,7 +258,8 @@ LONG_RUN_MIN_FLOPS = 1e11
 # JAX-keyed dropout row, [2, 20, 3, 1] on 211 examples, 30000 steps of 4853 mask entries
 # (1.5e8 draws), one pinned core (2026-12-07, Zen 4): trained in 1.70 s with the default
 # choices and 0.70 s with a long run's (the hash unrolled alone: 1.63 s; the emitters
-# alone: 1.58 s), compiled in 0.48 -> 0.81 s, the same bits. ``env.fit_gd`` compiles a
+# alone: 1.58 s), compiled in 0.48 -> 0.81 s, the same bits; its command line (two
+# cores, checkpointed chunks) trained in 2.42 -> 0.70 s. ``env.fit_gd`` compiles a
 # run that draws this many values as a long run (a third of that row's draws: about
 # where the compile's extra 0.3 s is paid back).
 LONG_RUN_MIN_DRAWS = 5e7
