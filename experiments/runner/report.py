@@ -35,7 +35,7 @@ from absl import flags
 from dlcourse import data
 from dlcourse.errors import DLCourseError
 from experiments.runner import cli, registry, report_worker, rundir, schema
-from experiments.runner.rows import Row
+from experiments.runner.rows import REPORT_MODES, Row
 
 _ONLY = flags.DEFINE_list("only", None, "Report only the rows whose id starts with one of "
                           "these prefixes (e.g. c1w3,c1w4_two).")
@@ -47,6 +47,7 @@ GRADCHECK_S = 5.0   # about what the three gradient checks take on one core
 
 COURSE_MODES = {"course": "course-compatible (float64, NumPy init)",
                 "jax": "JAX-keyed (float32, jax.random.key)"}
+assert tuple(COURSE_MODES) == REPORT_MODES
 PLAIN_MODES = {"default": "as configured"}
 
 

@@ -15,6 +15,10 @@ class Course:
   cost: Optional[tuple] = None   # (iteration, cost)
 
 
+# The report's two modes of a config with ``course_compat`` (``report.COURSE_MODES``).
+REPORT_MODES = ("course", "jax")
+
+
 @dataclasses.dataclass(frozen=True)
 class Row:
   """One row of the report: the experiment's config with ``overrides`` applied.
@@ -43,8 +47,6 @@ class Row:
       raise ValueError(f"row {self.id}: modes must be a non-empty subset of {REPORT_MODES}, "
                        f"got {self.modes!r}")
 
-
-REPORT_MODES = ("course", "jax")
 
 
 def no_variants(variant):
