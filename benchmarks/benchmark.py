@@ -867,7 +867,11 @@ NOTES = """\
   INDIVIDUAL_DOT alone: within 5 %; Eigen for every dot: 124-132 k. In the split child,
   ``--xla_cpu_multi_thread_eigen=false``: no change (2.90-2.97x against 2.99-3.01x).
   Per iteration of 32 models on one core (~105 us, jax.profiler): dW2's batched
-  product 22 us, the cost's log(1 + e^-|z|) 22 us, ReLU's backward 16 us.
+  product 22 us, the cost's log(1 + e^-|z|) 22 us, ReLU's backward 16 us. Since the
+  loss is computed on demand (Zen 4, 2026-12-07, the split child, ~80 us per iteration
+  on each device): dW2's batched product (32 x [2, 300] x [300, 5], in YNNPACK) 27 us,
+  ReLU's backward (a compare-select over 32 x 5 x 300) 17 us, the output layer's dZ 9
+  us, about fifteen other kernels 1-5 us each.
 * Report figures (2026-12-06): the per-row cost curves and decision boundaries skip
   tight_layout (fixed margins; it drew each figure once more to measure it: 99 -> 68 ms
   per decision boundary, 66 -> 41 ms per cost curve; a figure whose labels the fixed
