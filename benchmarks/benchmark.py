@@ -210,11 +210,7 @@ class Machine:
     self.read_bandwidth(X)
 
 
-def net_flops(layer_dims, m):
-  """FLOPs of one full-batch iteration: forward W A (every layer), dW (every layer) and
-  dA_prev = W^T dZ (every layer but the first), 2 n_l n_{l-1} m each."""
-  pairs = [layer_dims[l] * layer_dims[l - 1] for l in range(1, len(layer_dims))]
-  return 2.0 * m * (2 * sum(pairs) + sum(pairs[1:]))
+net_flops = course_runs.net_flops
 
 
 def flop_floor_seconds(layer_dims, m, iterations, one):

@@ -120,3 +120,25 @@ def test_the_split_sweep_rows_say_the_target_and_the_xla_own_ratio():
   del cores["xla_own"]
   assert not any("XLA's own" in row.name
                  for row in benchmark.sweep_rows(s, cores, machine, 209))
+
+
+def test_the_course_compatible_rows_show_the_float64_peak_floor():
+  """Every FLOP of the float64 run at the 2048^2 float64 peak of its own rounds: NumPy's
+  time over that floor is the most its ratio to ours could read."""
+  from experiments.runner.rows import Course   # pylint: disable=import-outside-toplevel
+  dims, m, iterations = (12288, 20, 7, 5, 1), 209, 2500
+  flops = course_runs.net_flops(dims, m) * iterations
+  run = {"train_s": 8.0, "numpy64_s": 12.0, "dims": dims, "m": m, "iterations": iterations,
+         "peak64": flops / 5.0,     # a floor of 5 s
+         "course": Course(98.56, 80.0), "record": {"costs": [], "train_accuracy": 0.9856,
+                                                   "test_accuracy": 0.8}}
+  rows = {row.name: row for row in course_runs.course_compat_targets({"l_layer": run})}
+  floor = next(row for name, row in rows.items() if "FLOP floor at the 2048^2 float64" in name)
+  assert floor.value.startswith("5.000 s") and floor.met is None
+  ours = next(row for name, row in rows.items() if "ours / that floor" in name)
+  most = next(row for name, row in rows.items() if "NumPy float64 / that floor" in name)
+  assert abs(ours.ratio - 1.6) < 1e-12 and abs(most.ratio - 2.4) < 1e-12
+  assert most.met is None and ours.met is None
+  del run["peak64"]   # no peak measured: no floor rows
+  assert not any("floor" in row.name
+                 for row in course_runs.course_compat_targets({"l_layer": run}))
