@@ -965,6 +965,36 @@ NOTES = """\
   (1.80-1.86 -> 1.71-1.77 s with a warm compilation cache), c2w1_gradient_checking 5
   instead of 28. The report's course rows did not move (11.4-11.7 s on generated data,
   back to back): a worker already shared these programs among its rows.
+* The course-compatible float64 rows' floor (since 2026-12-07, evening): every FLOP at
+  the 2048^2 float64 peak measured in the same rounds. On the Zen 4 (one check run, peak
+  95.6-99.8 GFLOP/s) the L-layer net's floor is 5.4 s: NumPy's 13.7 s is 2.54x it, so
+  "NumPy / ours >= 2" asks for a loop within 1.27x of the float64 peak on products of
+  20 columns, where the matrix library's kernel runs at ~78 % of its square-product
+  speed (37.6-38.5 against 47-50 GFLOP/s per core, above); ours ran at 1.48x the floor
+  (8.0 s), the two-layer net at 1.68x (3.0 s, NumPy 3.72x). The float32 L-layer net
+  runs at 1.17x its floor.
+* Measured and not taken (2026-12-07, evening, Zen 4, one pinned core unless said):
+  XLA:CPU's small-while-loop hoisting (``--xla_backend_extra_options=
+  xla_cpu_small_while_loop_byte_threshold=1e8``), which emits a whole small loop as one
+  kernel, cannot take a loop holding a matrix-library (YNN) product; with YNN off as
+  well, C2W2's mini-batch rows trained 0.12-0.16 -> 0.075-0.11 s each (the course's
+  digits kept), but C2W1's full-batch football rows 0.13-0.69 -> 0.33-1.09 s, and the
+  float32 rows rounded differently (C2W1's JAX L2 row 92.42 -> 92.89 % train); the
+  programs compiled 0.24 s faster to 0.08 s slower: not taken. ``dense.transpose_times``' copy for
+  MNIST-1D's 100-wide nets (vmapped over 8 models each product is 8x larger than the
+  per-model size the threshold sees): 40 epochs, the MLP trained 1.51-1.52 -> 1.45-1.48
+  s and the all-tools net 2.28-2.30 -> 2.22-2.26 s, but the latter compiled 2.12-2.14
+  -> 2.30-2.35 s: a wash at 200 epochs, not taken. JAX's rolled Threefry loop for the
+  tiny draws that derive keys (fold_in, split), unrolled in MNIST-1D's init program
+  (four of its five loops): compile 0.27 -> 0.24 s, the same bits; ~0.03 s a program,
+  not taken. ``--xla_llvm_disable_expensive_passes``: C2W2's course Adam program
+  compiled in 0.396-0.398 s either way. ``xla_cpu_use_multi_output_fusion`` for
+  MNIST-1D's MLP (Adam's three kernels per leaf: m, v and the update): training
+  1.51-1.52 against 1.52-1.53 s. Logistic regression's loop, per iteration
+  (jax.profiler, 2000 iterations, two cores): dW's product 93 us and the forward's 79
+  us of ~185 us, W's update 5 us, ~10 small kernels ~1 us each; each product alone in
+  a loop of its own reads X in 79.5-81.5 us, and the course's order is no faster (X
+  dZ^T 86 us, w^T X 165 us).
 """
 
 
