@@ -66,6 +66,7 @@ class Sizes(NamedTuple):
   l_layer_iterations: int
   logistic_iterations: int
   repeats: int
+  short_repeats: int              # the sub-second races (logistic, moons): more runs
   reference_repeats: int          # NumPy / PyTorch loops (slow): fewer runs
   compile_repeats: int
   sweep_models: int
@@ -75,10 +76,10 @@ class Sizes(NamedTuple):
   scaling_iterations: int
 
 
-FULL = Sizes(2500, 2000, 3, 2, 2, 64,
+FULL = Sizes(2500, 2000, 3, 7, 2, 2, 64,
              {"logistic": 300, "moons": 2000, "l_layer": 30, "l_layer_gram": 300},
              (209, 2048, 16384), (20, 256, 1024), 20)
-QUICK = Sizes(10, 10, 1, 1, 1, 8,
+QUICK = Sizes(10, 10, 1, 1, 1, 1, 8,
               {"logistic": 5, "moons": 10, "l_layer": 2, "l_layer_gram": 5},
               (209,), (20,), 2)
 
@@ -309,7 +310,7 @@ def measure_logistic(X, Y, sizes, machine, compiles, log):
     contestants["torch_s"] = (lambda: torch_reference.logistic_model(X, Y, iters),
                               sizes.reference_repeats)
   contestants["bandwidth"] = lambda: machine.read_bandwidth(X)
-  out = dict(race(contestants, sizes.repeats), iterations=iters, x_bytes=X.nbytes)
+  out = dict(race(contestants, sizes.short_repeats), iterations=iters, x_bytes=X.nbytes)
   out.setdefault("torch_s", None)
   log(f"logistic: {out}")
   return out
@@ -353,7 +354,8 @@ def measure_sweeps(X, Y, sizes, machine, compiles, log):
       arch, params, Xj, Yj, lrs, its["logistic"], "primal", sizes)
   contestants["gram_s"], compiles[f"logistic sweep, {K} models, Gram form"] = sweep_runner(
       arch, params, Xj, Yj, lrs, its["logistic"], "gram", sizes)
-  out["logistic"] = dict(race(contestants, sizes.repeats), iterations=its["logistic"])
+  out["logistic"] = dict(race(contestants, sizes.short_repeats),
+                         iterations=its["logistic"])
   log(f"logistic sweep: {out['logistic']}")
   # The moons model on one core (the models split over the cores: see measure_cores).
   Xm, Ym = (a.astype(np.float32) for a in data.moons())
@@ -362,7 +364,7 @@ def measure_sweeps(X, Y, sizes, machine, compiles, log):
   contestants = {"sequential_s": sequential_runner(arch, params, Xj, Yj, lrs, its["moons"])}
   contestants["primal_s"], compiles[f"moons sweep, {K} models"] = sweep_runner(
       arch, params, Xj, Yj, lrs, its["moons"], "primal", sizes)
-  out["moons"] = dict(race(contestants, sizes.repeats), iterations=its["moons"])
+  out["moons"] = dict(race(contestants, sizes.short_repeats), iterations=its["moons"])
   log(f"moons sweep: {out['moons']}")
   # The cat net: its FLOP rate against the machine's for its (K * 20)-row products.
   arch = dense.Architecture.make(CAT_NET)
@@ -403,7 +405,7 @@ def measure_cores(sizes, log, xla_defaults=True):
     return None
   env = child_env(os.environ, cores, xla_defaults, USER_XLA_FLAGS)
   args = [sys.executable, str(pathlib.Path(__file__).resolve()), "--child-cores",
-          "--repeats", str(sizes.repeats)] + (["--quick"] if sizes is QUICK else [])
+          "--repeats", str(sizes.short_repeats)] + (["--quick"] if sizes is QUICK else [])
   try:
     done = subprocess.run(args, env=env, capture_output=True, text=True,
                           timeout=CHILD_TIMEOUT_S, check=True)
@@ -1014,8 +1016,9 @@ def report(rows, more, compiles, scaling, source, sizes, elapsed, kind, peaks):
       f"{_rate(peaks['float64'])} float64",
       f"* versions: {vers}",
       f"* data: {source}; float32 unless named; wall times are the minimum of "
-      f"{sizes.repeats} runs ({sizes.reference_repeats} for the NumPy/PyTorch "
-      "loops), compilation excluded and timed apart; a shared machine's load only ever "
+      f"{sizes.repeats} runs ({sizes.short_repeats} for the sub-second logistic and "
+      f"moons races, {sizes.reference_repeats} for the NumPy/PyTorch float64 loops), "
+      "compilation excluded and timed apart; a shared machine's load only ever "
       "slows a run down", f"* whole benchmark: {elapsed:.0f} s", "",
       "### Training speed", "", format_rows(rows), "",
       "### Course-compatible runs, the main job, compile times, start-up", "",
@@ -1061,7 +1064,7 @@ def main(argv=None):
   args = parser.parse_args(argv)
   sizes = QUICK if args.quick else FULL
   if args.repeats:
-    sizes = sizes._replace(repeats=args.repeats)
+    sizes = sizes._replace(repeats=args.repeats, short_repeats=args.repeats)
   if args.child_cores:
     child_cores(sizes)
     return 0
