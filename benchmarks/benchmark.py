@@ -1005,14 +1005,23 @@ NOTES = """\
   s per net; the same kernel in a loop of its own: 176 us legacy, 23 us with XLA's own
   emitters, 84 us NumPy). Compiled with XLA's own emitters throughout the row trained
   in 1.86-1.91 instead of 3.17-3.20 s but compiled in 2.03-2.22 instead of 0.88-0.90 s
-  (three programs), the same accuracies: a wash for this row, so it keeps the command
-  line's choice. In a loop of its own (77,440 entries, legacy emitters), W + sqrt(v s_t)
+  (three programs), the same accuracies: a wash for this row. In a loop of its own (77,440 entries, legacy emitters), W + sqrt(v s_t)
   written in place took 106 us and 19.6 us when the loop also carried the old W (so
   the kernel had to write elsewhere), against 13.6 us with XLA's emitters; w s_t + v in
   place 22.4 against 5.9 us. In the training step an optimization barrier around the
   old W, or around Adam's updates, left the kernel as it was (XLA fused the update
-  into the in-place write all the same), so there is no cheap way around it from JAX
-  here. The C1W4 cat nets' updates are not hurt measurably (float64 on one
+  into the in-place write all the same), so there is no cheap way around it from JAX.
+  What does help: YNNPACK's elementwise fusions (``--xla_cpu_experimental_ynn_fusion_
+  type`` with ELTWISE beside the default INDIVIDUAL_DOT), whose kernels write in place
+  at full speed: the same kernel 106 -> 27 us, w s_t + v 22.4 -> 7.0 us. Since
+  2026-12-07 (evening) a float32 mini-batch program whose largest parameter has 2^14
+  entries or more compiles with them (``cli.elementwise_compiler_options``):
+  intro_letters' row (one core, cold) trained 3.17-3.33 -> 2.07-2.17 s and compiled
+  0.88-1.06 -> 0.76-0.85 s, with the same accuracies to the last digit. Process-wide
+  the option slowed the float64 course-compatible cat rows by ~5 % (the L-layer 15.1-15.9
+  -> 16.0-16.7 s on one core), C2W1's football rows by 10-30 % (small arrays) and the
+  course's float64 logistic regression (1.84 -> 2.13 s in one run of two), so nothing
+  else takes it. The C1W4 cat nets' updates are not hurt measurably (float64 on one
   core: W1's update 119 against 90 us of a 6-7 ms iteration; float32 on two cores:
   2.85-3.25 against 2.72-2.89 s for 2500 iterations), nor C2W1's digits (0.70 / 0.45 s
   training either way).

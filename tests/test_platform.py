@@ -457,6 +457,29 @@ def test_long_runs_compile_with_xlas_fusion_emitters_unless_the_user_chose():
   np.testing.assert_allclose(compiled(jnp.zeros(3)), 2.0)
 
 
+def test_large_float32_minibatch_programs_hand_their_elementwise_work_to_ynnpack():
+  ours = {"XLA_FLAGS": cli.configure_xla({})}
+  big = cli.ELEMENTWISE_MIN_ENTRIES
+  assert cli.elementwise_compiler_options("cpu", "float32", big, ours) == \
+      cli.ELEMENTWISE_COMPILER_OPTIONS
+  assert cli.elementwise_compiler_options("cpu", "float32", big - 1, ours) == {}  # small
+  assert cli.elementwise_compiler_options("cpu", "float64", big, ours) == {}
+  assert cli.elementwise_compiler_options("gpu", "float32", big, ours) == {}
+  assert cli.elementwise_compiler_options("cpu", "float32", big,
+                                          {cli.XLA_DEFAULTS_ENV: "0"}) == {}
+  mine = {"XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type="}   # the user's choice
+  assert cli.elementwise_compiler_options("cpu", "float32", big, mine) == {}
+  # The option reaches XLA: the elementwise kernel becomes a YNNPACK fusion, and a lone
+  # product stays one (the dot fusions are kept, not replaced).
+  f = jax.jit(lambda A, X: (A @ X, jnp.sqrt(A) + 1))
+  A, X = jnp.ones((64, 300)), jnp.ones((300, 8))
+  plain = f.lower(A, X).compile().as_text()
+  chosen = f.lower(A, X).compile(cli.ELEMENTWISE_COMPILER_OPTIONS).as_text()
+  assert plain.count("kind=kCustom") == 1 and chosen.count("kind=kCustom") == 2
+  np.testing.assert_allclose(f.lower(A, X).compile(cli.ELEMENTWISE_COMPILER_OPTIONS)(A, X)[1],
+                             2.0)
+
+
 def test_a_variant_of_an_experiment_without_variants_is_refused(tmp_path, capsys):
   assert cli.main(["experiments", "c1w3_planar", "--config=experiments/configs/c1w3_planar.py:"
                    "big", f"--workdir={tmp_path / 'run'}"]) == 2

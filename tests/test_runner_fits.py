@@ -136,6 +136,46 @@ def test_a_fit_that_draws_many_masks_compiles_as_a_long_run_to_the_same_bits(mon
   assert long_runs_compiled == [1, 1, 1]
 
 
+def test_a_large_float32_minibatch_fit_compiles_with_the_elementwise_options(monkeypatch):
+  """fit_minibatch passes ``cli.elementwise_compiler_options`` of its params and dtype to
+  each chunk's compile: on for a first layer of 2^14 entries or more, off below."""
+  seen, compiled_with = [], []
+  real = env_lib.cli.elementwise_compiler_options
+  monkeypatch.setattr(env_lib.cli, "elementwise_compiler_options",
+                      lambda *a, **k: seen.append(a) or real(*a, **k))
+  real_lower = minibatch.train_epochs_jit.lower
+
+  class Lowered:
+    def __init__(self, lowered):
+      self.lowered = lowered
+
+    def compile(self, options=None):
+      compiled_with.append(dict(options or {}))
+      return self.lowered.compile(options)
+
+  monkeypatch.setattr(minibatch.train_epochs_jit, "lower",
+                      lambda *a, **k: Lowered(real_lower(*a, **k)))
+  rng = np.random.RandomState(0)
+  config = ml_collections.ConfigDict(dict(num_epochs=3, record_every=1, batch_size=16,
+                                          dtype="float32", method="manual", seed=0))
+  results = {}
+  for n_x in (8, 300):                 # W1: 64 x 8 (small) and 64 x 300 (19,200 entries)
+    arch = dense.Architecture.make((n_x, 64, 1))
+    X, Y = rng.rand(n_x, 48).astype(np.float32), (rng.rand(1, 48) > 0.5).astype(np.float32)
+    params = {k: jnp.asarray(v) for k, v in
+              runner.init_params(config, arch.layer_dims, "he").items()}
+    env = env_lib.Env.plain()
+    result = env.fit_minibatch(config, arch, params, X, Y, optim.adam(0.01),
+                               key=jax.random.key(0))
+    results[n_x] = result
+  assert [(backend, dtype, largest) for backend, dtype, largest, *_ in seen] == \
+      [("cpu", "float32", 64 * 8), ("cpu", "float32", 64 * 300)]
+  assert compiled_with == [{}, env_lib.cli.ELEMENTWISE_COMPILER_OPTIONS]
+  # The large fit trained: its costs fall, as without the options.
+  costs = [c for _, c in results[300].costs]
+  assert costs[-1] < costs[0]
+
+
 def test_without_checkpoints_fit_gd_is_one_compiled_program(monkeypatch):
   lengths = []
   real = train.train_gd_jit.lower

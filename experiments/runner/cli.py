@@ -288,6 +288,39 @@ def long_run_compiler_options(backend, environ=os.environ, flops=None):
   return dict(LONG_RUN_COMPILER_OPTIONS)
 
 
+# A float32 mini-batch program whose largest parameter is this big also hands its
+# elementwise work to the matrix library (YNNPACK's elementwise fusions, beside its dot
+# products). The legacy emitters' kernels check at run time that their output buffer
+# differs from every input's and fall back to a scalar loop when XLA updates an array in
+# place, as it does each step's parameters and optimizer state: intro_letters' Adam
+# update of W1 (64 x 1210) took 178 us per step that way. With YNNPACK's elementwise
+# fusions (2026-12-07, Zen 4, one core) its softmax net trained in 1.03-1.04 instead of
+# 1.63-1.64 s and compiled in 0.24 instead of 0.29 s, its float32 cost equal to 7
+# digits. Process-wide the same option slowed the float64 course-compatible cat nets
+# (~5 %), C2W1's football nets (10-30 %, small arrays) and the float32 logistic
+# regression (~2 %), and left the float32 cat nets within noise: hence only here, where
+# a small batch makes each step's optimizer update a large part of the step.
+ELEMENTWISE_MIN_ENTRIES = 1 << 14
+ELEMENTWISE_COMPILER_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type":
+        "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_ELTWISE"}
+
+
+def elementwise_compiler_options(backend, dtype_name, largest_entries, environ=os.environ):
+  """``compiler_options`` for a mini-batch training program: ``ELEMENTWISE_COMPILER_
+  OPTIONS`` on the CPU for float32 parameters (``dtype_name`` "float32") of which the
+  largest has at least ``ELEMENTWISE_MIN_ENTRIES`` entries, unless
+  DLCOURSE_XLA_DEFAULTS=0 or the user's XLA_FLAGS chose YNNPACK's fusions themselves;
+  else {}."""
+  if (backend != "cpu" or environ.get(XLA_DEFAULTS_ENV, "1") == "0"
+      or dtype_name != "float32" or largest_entries < ELEMENTWISE_MIN_ENTRIES):
+    return {}
+  flag = "--" + next(iter(ELEMENTWISE_COMPILER_OPTIONS))
+  if any(f.split("=", 1)[0] == flag for f in environ.get("XLA_FLAGS", "").split()):
+    return {}
+  return dict(ELEMENTWISE_COMPILER_OPTIONS)
+
+
 def _pinned_to_one_core():
   return hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) == 1
 

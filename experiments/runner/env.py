@@ -192,9 +192,11 @@ class Env:
     static = dict(arch=arch, num_iterations=num_epochs, record_every=record_every,
                   method=config.get("method", "manual"), dropout_layers=())
     dynamic = dict(lambd=0.0, keep_prob=1.0, key=key, fixed_masks=permutations)
+    largest = max(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
     programs = _EpochPrograms(X, Y, permutations, dict(
         arch=arch, optimizer=optimizer, batch_size=batch_size, method=static["method"]),
-        record_every)
+        record_every, cli.elementwise_compiler_options(
+            jax.default_backend(), jnp.dtype(dtype).name, largest))
     fingerprint = _fingerprint(config, X, Y, static, dynamic)
     chunk = self._chunk_length(num_epochs, record_every) or num_epochs
     table = None
@@ -397,9 +399,12 @@ class _EpochPrograms:
   """Compiled mini-batch programs by chunk length in epochs; the ``TrainState`` carries
   its own position, so ``start`` is implied."""
 
-  def __init__(self, X, Y, permutations, static, record_every):
+  def __init__(self, X, Y, permutations, static, record_every, compiler_options=None):
     self.X, self.Y, self.permutations = X, Y, permutations
     self.static, self.record_every = static, record_every
+    # ``cli.elementwise_compiler_options``: where the optimizer's elementwise update is
+    # a large part of each step.
+    self.compiler_options = dict(compiler_options or {})
     self.compiled, self.compile_s = {}, 0.0
 
   def run(self, state, start, length):
@@ -408,7 +413,7 @@ class _EpochPrograms:
       begin = time.perf_counter()
       self.compiled[length] = minibatch.train_epochs_jit.lower(
           state, self.X, self.Y, self.permutations, **self.static,
-          num_epochs=length).compile()
+          num_epochs=length).compile(self.compiler_options)
       self.compile_s += time.perf_counter() - begin
     state, costs = self.compiled[length](state, self.X, self.Y, self.permutations)
     # Sliced on the host: an eager slice on the device compiles a program per shape.
