@@ -1021,7 +1021,11 @@ NOTES = """\
   the option slowed the float64 course-compatible cat rows by ~5 % (the L-layer 15.1-15.9
   -> 16.0-16.7 s on one core), C2W1's football rows by 10-30 % (small arrays) and the
   course's float64 logistic regression (1.84 -> 2.13 s in one run of two), so nothing
-  else takes it. The C1W4 cat nets' updates are not hurt measurably (float64 on one
+  else takes it. The keyed shuffles' table (``minibatch.keyed_permutations``, a few large
+  Threefry draws and a sort) compiles with the hash unrolled since then
+  (``long_runs.compile_hashing``; the same permutations): in a report worker
+  intro_letters' 0.31 -> 0.19 s and C2W2's 0.21 -> 0.14 s, the rows' compile 0.82 ->
+  0.66 s (letters) and 0.51 -> 0.42 s (C2W2's JAX-keyed GD, the first to draw). The C1W4 cat nets' updates are not hurt measurably (float64 on one
   core: W1's update 119 against 90 us of a 6-7 ms iteration; float32 on two cores:
   2.85-3.25 against 2.72-2.89 s for 2500 iterations), nor C2W1's digits (0.70 / 0.45 s
   training either way).

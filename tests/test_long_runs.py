@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from jax.extend.random import threefry2x32_p
 
+from dlcourse import minibatch
 from experiments.runner import cli, long_runs
 
 
@@ -72,3 +73,21 @@ def test_a_short_run_keeps_jaxs_lowering():
   compiled = long_runs.compile_long_run(draws, jax.random.key(0), environ={},
                                         flops=cli.LONG_RUN_MIN_FLOPS / 2)
   assert "while" in compiled.as_text()
+
+
+def test_the_keyed_shuffles_table_compiles_with_the_hash_unrolled_to_the_same_table():
+  """``compile_hashing``: the table of ``minibatch.keyed_permutations`` (what the runner
+  draws up front) with no while loop for the hash, row for row the same permutations."""
+  key = jax.random.key(5)
+  with jax.enable_x64(True):
+    compiled = long_runs.compile_hashing(minibatch.keyed_permutations_jit, key,
+                                         num_epochs=6, m=50, environ={})
+    rolled = minibatch.keyed_permutations_jit.lower(key, num_epochs=6, m=50).compile()
+  np.testing.assert_array_equal(np.asarray(compiled(key)),
+                                np.asarray(minibatch.keyed_permutations(key, 6, 50)))
+  assert "while" in rolled.as_text() and "while" not in compiled.as_text()
+  # JAX's defaults only (DLCOURSE_XLA_DEFAULTS=0): JAX's own lowering, its loops.
+  with jax.enable_x64(True):
+    plain = long_runs.compile_hashing(minibatch.keyed_permutations_jit, key, num_epochs=6,
+                                      m=50, environ={cli.XLA_DEFAULTS_ENV: "0"})
+  assert "while" in plain.as_text()

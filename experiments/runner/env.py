@@ -386,9 +386,13 @@ class _GDPrograms:
 
 
 def _keyed_table(key, num_epochs, m):
-  """(``minibatch.keyed_permutations`` table, its compile s, its run s)."""
+  """(``minibatch.keyed_permutations`` table, its compile s, its run s); its program
+  compiles with the hash unrolled (``long_runs.compile_hashing``), under
+  ``jax.enable_x64`` as ``minibatch.compile_keyed_permutations`` does (uint64 words)."""
   begin = time.perf_counter()
-  compiled = minibatch.compile_keyed_permutations(key, num_epochs, m)
+  with jax.enable_x64(True):
+    compiled = long_runs.compile_hashing(minibatch.keyed_permutations_jit, key,
+                                         num_epochs=int(num_epochs), m=int(m))
   compile_s = time.perf_counter() - begin
   begin = time.perf_counter()
   table = jax.block_until_ready(compiled(key))
