@@ -192,7 +192,7 @@ class Env:
     static = dict(arch=arch, num_iterations=num_epochs, record_every=record_every,
                   method=config.get("method", "manual"), dropout_layers=())
     dynamic = dict(lambd=0.0, keep_prob=1.0, key=key, fixed_masks=permutations)
-    largest = max(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
+    largest = max((int(np.size(leaf)) for leaf in jax.tree.leaves(params)), default=0)
     programs = _EpochPrograms(X, Y, permutations, dict(
         arch=arch, optimizer=optimizer, batch_size=batch_size, method=static["method"]),
         record_every, cli.elementwise_compiler_options(
