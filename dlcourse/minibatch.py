@@ -62,7 +62,6 @@ __all__ = [
     "course_permutations",
     "keyed_permutations",
     "keyed_permutations_jit",
-    "compile_keyed_permutations",
     "stable_argsort_u32",
     "shuffle_rounds",
     "KEYED_TABLE_MAX_ENTRIES",
@@ -132,13 +131,6 @@ def keyed_permutations(key: jax.Array, num_epochs: int, m: int) -> jax.Array:
     return keyed_permutations_jit(key, num_epochs=int(num_epochs), m=int(m))
 
 
-def compile_keyed_permutations(key: jax.Array, num_epochs: int, m: int):
-  """``keyed_permutations_jit`` lowered and compiled for ``key``'s type, under
-  ``jax.enable_x64`` (its sort words are uint64); the result is called with the key."""
-  with jax.enable_x64(True):
-    return keyed_permutations_jit.lower(key, num_epochs=int(num_epochs), m=int(m)).compile()
-
-
 def shuffle_rounds(m: int) -> int:
   """How many sorts ``jax.random.permutation`` makes to shuffle m items: enough fresh
   32-bit keys that ties are unlikely, ceil(3 ln m / ln(2^32 - 1)) (1 up to m = 1625)."""
@@ -179,7 +171,7 @@ def _keyed_shuffle(key: jax.Array, m: int) -> jax.Array:
 @functools.partial(jax.jit, static_argnames=("num_epochs", "m"))
 def keyed_permutations_jit(key, *, num_epochs, m):
   """``keyed_permutations`` compiled (static num_epochs and m); trace it under
-  ``jax.enable_x64(True)`` (``compile_keyed_permutations`` does). Row e shuffles with
+  ``jax.enable_x64(True)`` (``keyed_permutations`` does). Row e shuffles with
   ``fold_in(key, e)``, as ``epoch_permutation`` does; the tests check the two agree."""
   epochs = jnp.arange(num_epochs, dtype=jnp.uint32)
   return jax.vmap(lambda e: _keyed_shuffle(jax.random.fold_in(key, e), m))(epochs)

@@ -270,8 +270,20 @@ def takes_long_run_choices(backend, environ=os.environ, flops=None):
   (these compiler options, ``long_runs``' lowering): on the CPU, unless
   DLCOURSE_XLA_DEFAULTS=0 or ``flops``, the training's arithmetic when known, is under
   ``LONG_RUN_MIN_FLOPS``."""
-  return (backend == "cpu" and environ.get(XLA_DEFAULTS_ENV, "1") != "0"
+  return (_takes_our_choices(backend, environ)
           and (flops is None or flops >= LONG_RUN_MIN_FLOPS))
+
+
+def _takes_our_choices(backend, environ):
+  """The CPU, and not DLCOURSE_XLA_DEFAULTS=0: where this project's per-program XLA
+  choices apply."""
+  return backend == "cpu" and environ.get(XLA_DEFAULTS_ENV, "1") != "0"
+
+
+def _flags_setting(option, environ):
+  """The flags in ``environ``'s XLA_FLAGS that set ``option`` (``--option=...``)."""
+  return [f for f in environ.get("XLA_FLAGS", "").split()
+          if f.split("=", 1)[0] == "--" + option]
 
 
 def long_run_compiler_options(backend, environ=os.environ, flops=None):
@@ -280,9 +292,8 @@ def long_run_compiler_options(backend, environ=os.environ, flops=None):
   XLA_FLAGS chose the emitters (then {}: their choice stands)."""
   if not takes_long_run_choices(backend, environ, flops):
     return {}
-  ours = XLA_DEFAULTS[0]
-  flags = environ.get("XLA_FLAGS", "").split()
-  chosen = [f for f in flags if f.split("=", 1)[0] == ours.split("=", 1)[0]]
+  ours = XLA_DEFAULTS[0]   # configure_xla's emitters flag; another value is the user's
+  chosen = _flags_setting(ours.split("=", 1)[0][2:], environ)
   if chosen and chosen != [ours]:
     return {}
   return dict(LONG_RUN_COMPILER_OPTIONS)
@@ -312,11 +323,9 @@ def elementwise_compiler_options(backend, dtype_name, largest_entries, environ=o
   largest has at least ``ELEMENTWISE_MIN_ENTRIES`` entries, unless
   DLCOURSE_XLA_DEFAULTS=0 or the user's XLA_FLAGS chose YNNPACK's fusions themselves;
   else {}."""
-  if (backend != "cpu" or environ.get(XLA_DEFAULTS_ENV, "1") == "0"
-      or dtype_name != "float32" or largest_entries < ELEMENTWISE_MIN_ENTRIES):
-    return {}
-  flag = "--" + next(iter(ELEMENTWISE_COMPILER_OPTIONS))
-  if any(f.split("=", 1)[0] == flag for f in environ.get("XLA_FLAGS", "").split()):
+  if (not _takes_our_choices(backend, environ) or dtype_name != "float32"
+      or largest_entries < ELEMENTWISE_MIN_ENTRIES
+      or any(_flags_setting(option, environ) for option in ELEMENTWISE_COMPILER_OPTIONS)):
     return {}
   return dict(ELEMENTWISE_COMPILER_OPTIONS)
 

@@ -388,7 +388,7 @@ class _GDPrograms:
 def _keyed_table(key, num_epochs, m):
   """(``minibatch.keyed_permutations`` table, its compile s, its run s); its program
   compiles with the hash unrolled (``long_runs.compile_hashing``), under
-  ``jax.enable_x64`` as ``minibatch.compile_keyed_permutations`` does (uint64 words)."""
+  ``jax.enable_x64`` as ``minibatch.keyed_permutations`` does (its sort words are uint64)."""
   begin = time.perf_counter()
   with jax.enable_x64(True):
     compiled = long_runs.compile_hashing(minibatch.keyed_permutations_jit, key,

@@ -48,7 +48,6 @@ class Row:
                        f"got {self.modes!r}")
 
 
-
 def no_variants(variant):
   """For a config without variants: ValueError for any (``path.py:typo`` is refused in one
   line by the CLI rather than silently ignored)."""
