@@ -22,7 +22,10 @@ instead of 6.8-7.2 s, with the same accuracies; drawing a whole epoch's masks in
 vmapped call was slower (5.9 s) and compiled 1 s longer. The masks are the same bits;
 the iterates are too in the tests, though XLA, fusing the masks' use differently, may
 round differently (a full-batch loop drawn ahead differed by 1 ulp, for ~4 % on C2W1's
-dropout row: full-batch steps draw inside).
+dropout row: full-batch steps draw inside). A full-batch loop may instead be handed its
+iterations' noise drawn before it, all at once (``draw_ahead``, then ``run(...,
+noise=...)``): a program of its own that does nothing but hash, so that the training
+program holds no hash at all (see ``draw_ahead``).
 
 What an *iteration* is depends on ``batching``:
 
@@ -440,6 +443,38 @@ def _draw_fn(grad_fn, key, batch_size):
   return lambda t: grad_fn.draw(jax.random.fold_in(key, t), batch_size)
 
 
+def draw_ahead(grad_fn, key, first, num_iterations: int, m: int):
+  """The noise of a full-batch loop's iterations [first, first + num_iterations),
+  drawn in one batched call, for ``run(..., noise=...)``: every leaf of
+  ``grad_fn.draw`` with a leading axis of num_iterations, row i being
+  ``grad_fn.draw(fold_in(key, first + i), m)``, what ``run`` draws at iteration
+  first + i itself (the same bits: Threefry hashes each key's counters alone, batched
+  or not). ``first`` may be traced; num_iterations and m are static.
+
+  Jitted apart (``dlcourse.train.dropout_masks_ahead_jit``), this is a program that only
+  hashes, and the training program that takes its result holds no hash: on the CPU the
+  two compile faster than one program that hashes in its loop, and the hash runs as one
+  large vectorized pass instead of a small one per step. The price is memory: one mask
+  entry per unit, column and iteration (C2W1's dropout row, 3000 iterations of 4853
+  entries: 14.6 MB of booleans).
+  """
+  ts = first + jnp.arange(num_iterations, dtype=jnp.result_type(first))
+  return jax.vmap(lambda t: grad_fn.draw(jax.random.fold_in(key, t), m))(ts)
+
+
+def _full_batch_iteration(step, X, Y, noise, first):
+  """iterate(carry, i): one step on all m columns; with ``noise`` (``draw_ahead``'s,
+  from iteration ``first`` on) the step takes row i - first of it instead of drawing."""
+  if noise is None:
+    return lambda carry, i, recorded: step(carry, X, Y, i, recorded=recorded)
+
+  def iterate(carry, i, recorded):
+    row = jax.tree.map(
+        lambda a: jax.lax.dynamic_index_in_dim(a, i - first, keepdims=False), noise)
+    return step(carry, X, Y, i, noise=row, recorded=recorded)
+  return iterate
+
+
 def _epoch_iteration(step, X, Y, batching, masks_columns, draw=None):
   """iterate(carry, e): epoch e's steps, its cost (1/m) sum_t m_t J^{t}.
 
@@ -490,7 +525,7 @@ def _epoch_iteration(step, X, Y, batching, masks_columns, draw=None):
 
 
 def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
-        record_every: int = 1, batching=FULL_BATCH):
+        record_every: int = 1, batching=FULL_BATCH, noise=None):
   """Runs iterations [i0, i0 + num_iterations) from ``state``; see the module docstring.
 
   Pure and jittable (``run_jit``), and vmappable over the state and hyperparameters.
@@ -506,14 +541,21 @@ def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
     optimizer: an ``optax.GradientTransformation`` (``dlcourse.optim.gd`` for GD).
     num_iterations, record_every: static ints >= 1.
     batching: ``FullBatch()``, ``Epochs(...)`` or ``InOrder(...)``.
+    noise: None, or (a full-batch loop only) the iterations' noise drawn before the
+      loop, ``draw_ahead(grad_fn, state.key, i0, num_iterations, m)``: the steps take
+      it instead of drawing their own.
 
   Returns:
     (state after the iterations, costs of shape (ceil(num_iterations / record_every),)).
   """
   per_iteration = steps_per_iteration(batching, X.shape[1])
   step = _step_fn(grad_fn, optimizer, state.key)
+  first = state.step // per_iteration if per_iteration > 1 else state.step
   if isinstance(batching, FullBatch):
-    iterate = lambda carry, i, recorded: step(carry, X, Y, i, recorded=recorded)
+    iterate = _full_batch_iteration(step, X, Y, noise, first)
+  elif noise is not None:
+    raise ConfigError("noise drawn ahead (draw_ahead) is for a full-batch loop; "
+                      "mini-batch epochs draw each step's one step ahead themselves")
   else:
     iterate = _epoch_iteration(step, X, Y, batching,
                                getattr(grad_fn, "takes_column_mask", False),
@@ -524,7 +566,6 @@ def run(state: TrainState, X, Y, *, grad_fn, optimizer, num_iterations: int,
     params, opt_state = _map_param_trees(lambda p: grad_fn.loop_params(p, X), opt_state,
                                          params)
   carry = (params, opt_state, state.model_state)
-  first = state.step // per_iteration if per_iteration > 1 else state.step
   (params, opt_state, model_state), costs = run_blocks(
       iterate, carry, num_iterations, record_every, first, _float_dtype(state.params))
   if in_loop:

@@ -49,7 +49,7 @@ def gd_state(params, start_step=0, key=None) -> loop.TrainState:
 
 def gd_chunk(state, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
              method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, fixed_masks=None,
-             first_layer_blocks=True):
+             first_layer_blocks=True, noise=None):
   """Iterations [state.step, state.step + num_iterations) of full-batch GD.
 
   Returns (state, costs): the whole ``loop.TrainState`` (what a checkpoint holds) and
@@ -62,7 +62,25 @@ def gd_chunk(state, X, Y, learning_rate, *, arch, num_iterations, record_every=1
                                dropout_layers=tuple(dropout_layers), keep_prob=keep_prob,
                                fixed_masks=fixed_masks, first_layer_blocks=first_layer_blocks)
   return loop.run(state, X, Y, grad_fn=grad_fn, optimizer=optim.gd(learning_rate),
-                  num_iterations=num_iterations, record_every=record_every)
+                  num_iterations=num_iterations, record_every=record_every, noise=noise)
+
+
+def dropout_masks_ahead(key, start_step, keep_prob, *, arch, num_iterations,
+                        dropout_layers, m):
+  """The fresh dropout masks of iterations [start_step, start_step + num_iterations) of
+  ``train_gd``, drawn before its loop (``loop.draw_ahead``): {l: D^[l] of shape
+  (num_iterations, n_l, m)}, row i the masks ``train_gd`` draws itself at iteration
+  start_step + i from ``fold_in(key, start_step + i)``. Pass them as its ``noise``."""
+  grad_fn = loop.dense_grad_fn(arch, dropout_layers=tuple(dropout_layers),
+                               keep_prob=keep_prob)
+  return loop.draw_ahead(grad_fn, key, jnp.asarray(start_step, jnp.int32),
+                         num_iterations, m)
+
+
+# ``dropout_masks_ahead`` jitted: on the CPU a program of its own, which then compiles
+# quickly with the hash unrolled (``experiments.runner.long_runs.compile_hashing``).
+dropout_masks_ahead_jit = jax.jit(
+    dropout_masks_ahead, static_argnames=("arch", "num_iterations", "dropout_layers", "m"))
 
 
 _STATIC = ("arch", "num_iterations", "record_every", "method", "dropout_layers",
@@ -85,7 +103,7 @@ def gd_step(params, X, Y, learning_rate, *, arch, method="manual", lambd=0.0,
 
 def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
              method="manual", lambd=0.0, dropout_layers=(), keep_prob=1.0, key=None,
-             fixed_masks=None, start_step=0, first_layer_blocks=True):
+             fixed_masks=None, start_step=0, first_layer_blocks=True, noise=None):
   """Runs ``num_iterations`` full-batch GD steps in one compiled program.
 
   Dropout on ``dropout_layers`` uses ``fixed_masks`` at every step when given (the
@@ -97,15 +115,18 @@ def train_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=
   ``first_layer_blocks``: carry W1 in two column blocks inside the loop where that is
   faster (float32, a large X, two or more cores; ``dense.ColumnBlocks``); the result's
   params are in the course's shapes either way. A sweep passes False.
+  ``noise``: the fresh masks of these iterations drawn before the loop
+  (``dropout_masks_ahead`` for the same key, start and length): the same masks, the
+  loop then draws none itself.
   Not jitted itself so that it can be vmapped or wrapped; see ``train_gd_jit``.
   """
-  if dropout_layers and fixed_masks is None and key is None:
+  if dropout_layers and fixed_masks is None and key is None and noise is None:
     raise ValueError("dropout with fresh masks needs an explicit PRNG key")
   state, costs = gd_chunk(
       gd_state(params, start_step, key), X, Y, learning_rate, arch=arch,
       num_iterations=num_iterations, record_every=record_every, method=method, lambd=lambd,
       dropout_layers=dropout_layers, keep_prob=keep_prob, fixed_masks=fixed_masks,
-      first_layer_blocks=first_layer_blocks)
+      first_layer_blocks=first_layer_blocks, noise=noise)
   return TrainResult(state.params, costs)
 
 
@@ -114,7 +135,8 @@ def _is_traced(value):
 
 
 def check_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=100,
-             dropout_layers=(), keep_prob=1.0, key=None, fixed_masks=None, **unused):
+             dropout_layers=(), keep_prob=1.0, key=None, fixed_masks=None, noise=None,
+             **unused):
   """Host-side checks of a full-batch GD call, before anything is compiled.
 
   Shapes and values of X, Y and params against ``arch`` (``dense.check_data``,
@@ -127,8 +149,22 @@ def check_gd(params, X, Y, learning_rate, *, arch, num_iterations, record_every=
   validation.record_length(num_iterations, record_every)
   if not _is_traced(learning_rate):
     validation.learning_rate(learning_rate)
-  if dropout_layers and fixed_masks is None and key is None:
+  if noise is not None:
+    _check_noise(noise, arch, num_iterations, dropout_layers, fixed_masks, X.shape[1])
+  elif dropout_layers and fixed_masks is None and key is None:
     raise ConfigError("dropout with fresh masks needs an explicit PRNG key")
+
+
+def _check_noise(noise, arch, num_iterations, dropout_layers, fixed_masks, m):
+  """ConfigError unless ``noise`` is {l: (num_iterations, n_l, m)} for exactly the fresh
+  dropout layers (``dropout_masks_ahead``'s shapes)."""
+  if not dropout_layers or fixed_masks is not None:
+    raise ConfigError("noise (masks drawn ahead) is only for dropout with fresh masks")
+  expected = {int(l): (num_iterations, arch.layer_dims[l], m) for l in dropout_layers}
+  got = {int(l): tuple(np.shape(D)) for l, D in dict(noise).items()}
+  if got != expected:
+    raise ConfigError(f"noise must hold the masks {{layer: (iterations, n_l, m)}} "
+                      f"{expected}, got {got}")
 
 
 # ``train_gd`` jitted, after ``check_gd`` on the host (calls and ``.lower`` alike);

@@ -108,32 +108,58 @@ def test_dropout_draws_count_fresh_mask_entries_only():
   assert env_lib.dropout_draws(arch, (), 211, 30000, fresh=True) == 0
 
 
-def test_a_fit_that_draws_many_masks_compiles_as_a_long_run_to_the_same_bits(monkeypatch):
+def test_a_fit_that_draws_many_masks_draws_them_ahead_to_the_same_bits(monkeypatch):
   config = tiny_config(num_iterations=95, course_compat=False)
   kwargs = dict(dropout_layers=(1,), keep_prob=0.8, key=jax.random.key(3))
   draws = env_lib.dropout_draws(ARCH, (1,), 40, 95, fresh=True)
-  long_runs_compiled = []
-  real = env_lib.long_runs.compile_long_run
-  monkeypatch.setattr(env_lib.long_runs, "compile_long_run",
-                      lambda *a, **k: long_runs_compiled.append(1) or real(*a, **k))
-  monkeypatch.setattr(env_lib.cli, "LONG_RUN_MIN_DRAWS", draws + 1)
-  short = fit(config, **kwargs)
-  assert long_runs_compiled == []
-  monkeypatch.setattr(env_lib.cli, "LONG_RUN_MIN_DRAWS", draws)
-  long = fit(config, **kwargs)
-  assert long_runs_compiled == [1]
-  assert_same_bits(short[0], long[0])
-  assert short[1] == long[1]
-  # In chunks (the CLI's checkpoints) each chunk length compiles as a long run too.
+  drawn = []   # the lengths of the masks' draws
+  real_masks = env_lib._GDPrograms._masks
+  monkeypatch.setattr(env_lib._GDPrograms, "_masks",
+                      lambda self, start, length: drawn.append(length)
+                      or real_masks(self, start, length))
+  monkeypatch.setattr(env_lib, "MASKS_AHEAD_MIN_DRAWS", draws + 1)
+  in_loop = fit(config, **kwargs)
+  assert drawn == []
+  monkeypatch.setattr(env_lib, "MASKS_AHEAD_MIN_DRAWS", draws)
+  ahead = fit(config, **kwargs)
+  assert drawn == [95]
+  assert_same_bits(in_loop[0], ahead[0])
+  assert in_loop[1] == ahead[1]
+  # In chunks (the CLI's checkpoints) each chunk draws its own iterations' masks.
+  drawn.clear()
   chunked = fit(config, env_lib.Env(chunk_every=30), **kwargs)
-  assert long_runs_compiled == [1, 1, 1]   # 30 iterations, then the last 5
-  assert_same_bits(short[0], chunked[0])
-  assert short[1] == chunked[1]
-  # The course's fixed masks draw nothing: never a long run.
+  assert drawn == [30, 30, 30, 5]
+  assert_same_bits(in_loop[0], chunked[0])
+  assert in_loop[1] == chunked[1]
+  # Capped at 2 record blocks' entries: pieces of 20 iterations, the same bits.
+  drawn.clear()
+  monkeypatch.setattr(env_lib, "MASKS_AHEAD_MAX_ENTRIES", 3 * 40 * 20)
+  pieces = fit(config, **kwargs)
+  assert drawn == [20, 20, 20, 20, 15]
+  assert_same_bits(in_loop[0], pieces[0])
+  assert in_loop[1] == pieces[1]
+  # The course's fixed masks draw nothing: never drawn ahead.
+  drawn.clear()
   masks = {1: np.ones((3, 40), np.float32)}
   fit(tiny_config(num_iterations=95, course_compat=False), dropout_layers=(1,),
       keep_prob=0.8, fixed_masks=masks)
-  assert long_runs_compiled == [1, 1, 1]
+  assert drawn == []
+
+
+def test_masks_drawn_ahead_are_a_program_of_their_own_in_the_fit_record(monkeypatch):
+  config = tiny_config(num_iterations=40, course_compat=False)
+  monkeypatch.setattr(env_lib, "MASKS_AHEAD_MIN_DRAWS", 1)
+  with runner.precision(config):
+    params, X, Y = tiny_problem(config)
+    result = env_lib.Env.plain().fit_gd(config, ARCH, params, X, Y, dropout_layers=(1,),
+                                        keep_prob=0.8, key=jax.random.key(3))
+  (masks, masks_compile, masks_s), (gd, gd_compile, gd_s) = result.programs
+  assert (masks, gd) == ("masks", "gd")
+  assert masks_compile > 0 and gd_compile > 0 and masks_s > 0 and gd_s > 0
+  assert masks_compile + gd_compile == pytest.approx(result.compile_s)
+  assert masks_s + gd_s == pytest.approx(result.train_s)
+  timings = models.fit_timings(result)
+  assert timings["masks_compile_s"] == masks_compile and timings["gd_train_s"] == gd_s
 
 
 def test_a_large_float32_minibatch_fit_compiles_with_the_elementwise_options(monkeypatch):

@@ -252,17 +252,6 @@ LONG_RUN_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": True}
 # core, compiled 1.03 -> 1.54 s with them and trained 0.44 -> 0.36 s; the search's
 # 64-wide bucket (1.6e11) broke even (2.05 + 8.46 s against 3.14 + 7.15 s).
 LONG_RUN_MIN_FLOPS = 1e11
-# Random values drawn inside the training loop (fresh dropout masks at every step) make a
-# run long in the same way, whatever its arithmetic: JAX's Threefry hash, rolled and
-# emitted by the legacy emitters, costs a small net more than its products. C2W1's
-# JAX-keyed dropout row, [2, 20, 3, 1] on 211 examples, 30000 steps of 4853 mask entries
-# (1.5e8 draws), one pinned core (2026-12-07, Zen 4): trained in 1.70 s with the default
-# choices and 0.70 s with a long run's (the hash unrolled alone: 1.63 s; the emitters
-# alone: 1.58 s), compiled in 0.48 -> 0.81 s, the same bits; its command line (two
-# cores, checkpointed chunks) trained in 2.42 -> 0.70 s. ``env.fit_gd`` compiles a
-# run that draws this many values as a long run (a third of that row's draws: about
-# where the compile's extra 0.3 s is paid back).
-LONG_RUN_MIN_DRAWS = 5e7
 
 
 def takes_long_run_choices(backend, environ=os.environ, flops=None):
@@ -270,13 +259,13 @@ def takes_long_run_choices(backend, environ=os.environ, flops=None):
   (these compiler options, ``long_runs``' lowering): on the CPU, unless
   DLCOURSE_XLA_DEFAULTS=0 or ``flops``, the training's arithmetic when known, is under
   ``LONG_RUN_MIN_FLOPS``."""
-  return (_takes_our_choices(backend, environ)
+  return (takes_our_choices(backend, environ)
           and (flops is None or flops >= LONG_RUN_MIN_FLOPS))
 
 
-def _takes_our_choices(backend, environ):
+def takes_our_choices(backend, environ=os.environ):
   """The CPU, and not DLCOURSE_XLA_DEFAULTS=0: where this project's per-program XLA
-  choices apply."""
+  choices apply (and ``env``'s dropout masks drawn ahead)."""
   return backend == "cpu" and environ.get(XLA_DEFAULTS_ENV, "1") != "0"
 
 
@@ -323,7 +312,7 @@ def elementwise_compiler_options(backend, dtype_name, largest_entries, environ=o
   largest has at least ``ELEMENTWISE_MIN_ENTRIES`` entries, unless
   DLCOURSE_XLA_DEFAULTS=0 or the user's XLA_FLAGS chose YNNPACK's fusions themselves;
   else {}."""
-  if (not _takes_our_choices(backend, environ) or dtype_name != "float32"
+  if (not takes_our_choices(backend, environ) or dtype_name != "float32"
       or largest_entries < ELEMENTWISE_MIN_ENTRIES
       or any(_flags_setting(option, environ) for option in ELEMENTWISE_COMPILER_OPTIONS)):
     return {}

@@ -164,10 +164,16 @@ class Env:
     draws = dropout_draws(arch, dropout_layers, X.shape[1], num_iterations,
                           fresh=key is not None and fixed_masks is None)
     programs = _GDPrograms(X, Y, config.learning_rate, static, dynamic,
-                           long_run=draws >= cli.LONG_RUN_MIN_DRAWS)
+                           masks_ahead=(draws >= MASKS_AHEAD_MIN_DRAWS
+                                        and cli.takes_our_choices(jax.default_backend())))
     fingerprint = _fingerprint(config, X, Y, static, dynamic)
-    return _fit(self, config, arch, params, programs, fingerprint, static, chunk,
-                key=key, trained=lambda p: p)
+    fit = _fit(self, config, arch, params, programs, fingerprint, static, chunk,
+               key=key, trained=lambda p: p)
+    if not programs.masks_ahead:
+      return fit
+    return fit._replace(programs=(
+        ("masks", programs.masks_compile_s, programs.masks_s),
+        ("gd", fit.compile_s - programs.masks_compile_s, fit.train_s - programs.masks_s)))
 
   def fit_minibatch(self, config, arch, params, X, Y, optimizer, *, permutations=None,
                     key=None):
@@ -357,32 +363,87 @@ def dropout_draws(arch, dropout_layers, m, num_iterations, *, fresh):
   return num_iterations * m * sum(arch.layer_dims[l] for l in dropout_layers)
 
 
+# A full-batch fit that draws this many fresh dropout-mask entries or more draws each
+# chunk's masks before its loop, in a program of their own that only hashes
+# (``train.dropout_masks_ahead``, compiled with the hash unrolled:
+# ``long_runs.compile_hashing``), and hands them to a training program that holds no
+# hash. C2W1's JAX-keyed dropout row, [2, 20, 3, 1] on 211 examples, 30000 steps of
+# 4853 mask entries (1.5e8), ten chunks on one pinned core (2026-12-07, Zen 4): drawn in
+# the loop (JAX's rolled hash, the legacy emitters) it compiled in 0.48 s and trained in
+# 1.70 s; as a long run (``long_runs``: the hash unrolled, XLA's own emitters) 0.79-0.86
+# and 0.71 s; drawn ahead 0.19-0.25 s (masks) + 0.37 s (training) compiling and 0.53 s
+# training, 0.21 s of it hashing, with the same costs and parameters to the bit. The
+# masks' program costs ~0.1 s of compiling more than the loop's own draws, which ~8 ns
+# saved per drawn entry pays back from ~1.5e7 entries. On the CPU only, as the project's
+# other per-program choices (``cli.takes_our_choices``): the cost is the CPU's.
+MASKS_AHEAD_MIN_DRAWS = 2e7
+# At most about this many mask entries (booleans: bytes) are drawn at once; a longer
+# chunk trains in pieces of whole record blocks, one masks' draw each.
+MASKS_AHEAD_MAX_ENTRIES = 1 << 25
+
+
 class _GDPrograms:
   """Compiled full-batch GD chunk programs by chunk length (the last may be shorter);
-  the start step is traced, so one program serves every chunk. ``long_run``: compiled
-  as a program that trains for long (``long_runs``: a run that draws
-  ``cli.LONG_RUN_MIN_DRAWS`` random values or more)."""
+  the start step is traced, so one program serves every chunk. ``masks_ahead``: each
+  chunk's fresh dropout masks are drawn before its loop (``MASKS_AHEAD_MIN_DRAWS``),
+  in pieces of at most ``MASKS_AHEAD_MAX_ENTRIES`` entries (or one record block)."""
 
-  def __init__(self, X, Y, learning_rate, static, dynamic, long_run=False):
+  def __init__(self, X, Y, learning_rate, static, dynamic, masks_ahead=False):
     self.X, self.Y, self.lr, self.static, self.dynamic = X, Y, learning_rate, static, dynamic
-    self.long_run = long_run
-    self.compiled, self.compile_s = {}, 0.0
+    self.masks_ahead = masks_ahead
+    self.compiled, self.masks_compiled = {}, {}
+    # compile_s: every program, the masks' included; masks_*: the masks' program alone.
+    self.compile_s, self.masks_compile_s, self.masks_s = 0.0, 0.0, 0.0
 
   def run(self, params, start, length):
+    if not self.masks_ahead:
+      return self._train(params, start, length)
+    piece, costs = self._piece_length(length), []
+    for first in range(start, start + length, piece):
+      n = min(piece, start + length - first)
+      result = self._train(params, first, n, self._masks(first, n))
+      params = result.params
+      costs.append(np.asarray(result.costs))
+    return train.TrainResult(params, np.concatenate(costs))
+
+  def _piece_length(self, length):
+    """Iterations per masks' draw: whole record blocks of at most
+    ``MASKS_AHEAD_MAX_ENTRIES`` entries (at least one block), at most ``length``."""
+    arch, r = self.static["arch"], self.static["record_every"]
+    per_iteration = dropout_draws(arch, self.static["dropout_layers"], self.X.shape[1], 1,
+                                  fresh=True)
+    blocks = max(1, MASKS_AHEAD_MAX_ENTRIES // max(1, per_iteration * r))
+    return min(length, blocks * r)
+
+  def _masks(self, start, length):
+    """The fresh masks of iterations [start, start + length), drawn now."""
+    key, keep_prob = self.dynamic["key"], self.dynamic["keep_prob"]
+    first = arrays.device_array(start, jnp.int32)
+    if length not in self.masks_compiled:
+      begin = time.perf_counter()
+      self.masks_compiled[length] = long_runs.compile_hashing(
+          train.dropout_masks_ahead_jit, key, first, keep_prob, arch=self.static["arch"],
+          num_iterations=length, dropout_layers=self.static["dropout_layers"],
+          m=self.X.shape[1])
+      elapsed = time.perf_counter() - begin
+      self.compile_s += elapsed
+      self.masks_compile_s += elapsed
+    begin = time.perf_counter()
+    masks = jax.block_until_ready(self.masks_compiled[length](key, first, keep_prob))
+    self.masks_s += time.perf_counter() - begin
+    return masks
+
+  def _train(self, params, start, length, noise=None):
+    first = arrays.device_array(start, jnp.int32)
     if length not in self.compiled:
       begin = time.perf_counter()
-      args = (params, self.X, self.Y, self.lr)
-      kwargs = dict(self.static, num_iterations=length, **self.dynamic,
-                    start_step=arrays.device_array(start, jnp.int32))
-      if self.long_run:
-        train.check_gd(*args, **kwargs)
-        compiled = long_runs.compile_long_run(train.train_gd_jit.unchecked, *args, **kwargs)
-      else:
-        compiled = train.train_gd_jit.lower(*args, **kwargs).compile()
-      self.compiled[length] = compiled
+      kwargs = dict(self.static, num_iterations=length, **self.dynamic)
+      self.compiled[length] = train.train_gd_jit.lower(
+          params, self.X, self.Y, self.lr, **kwargs, start_step=first,
+          noise=noise).compile()
       self.compile_s += time.perf_counter() - begin
     return self.compiled[length](params, self.X, self.Y, self.lr, **self.dynamic,
-                                 start_step=arrays.device_array(start, jnp.int32))
+                                 start_step=first, noise=noise)
 
 
 def _keyed_table(key, num_epochs, m):

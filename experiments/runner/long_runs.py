@@ -80,7 +80,8 @@ def compile_hashing(jitted, *args, environ=os.environ, **kwargs):
   and little else, which then compiles faster than with JAX's rolled loops. The keyed
   shuffles table (``minibatch.keyed_permutations_jit``; one core, 2026-12-07, Zen 4):
   intro_letters' 40 x 2912 compiled in 0.22-0.23 -> 0.12 s and C2W2's 5000 x 300 in
-  0.15 -> 0.08 s, the same permutations, drawn as fast or faster. (MNIST-1D's
+  0.15 -> 0.08 s, the same permutations, drawn as fast or faster; and a full-batch
+  fit's dropout masks drawn ahead (``train.dropout_masks_ahead_jit``, ``env``). (MNIST-1D's
   initialization program, one stacked draw and four small ones, compiled in 0.26-0.27 s
   either way, so it keeps JAX's loops; see the module docstring for programs with many
   draws.)"""
