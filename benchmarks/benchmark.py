@@ -770,7 +770,8 @@ NOTES = """\
   mostly figures and data), the main process's figures and the workers' start-up (~1 s
   each) the rest. Two rows were waste: C2W1's JAX-keyed dropout row trained 1.72 s, most
   of it JAX's Threefry hash rolled into a loop and emitted by the legacy emitters (a
-  long run's compile since: 0.70 s, ``cli.LONG_RUN_MIN_DRAWS``), and C1W3's scikit-learn
+  long run's compile then: 0.70 s; since 2026-12-07, late, its masks are drawn ahead:
+  ``env.MASKS_AHEAD_MIN_DRAWS``), and C1W3's scikit-learn
   baseline ran in both modes for the same result, importing scikit-learn (0.7-0.9 s) in
   each worker that ran it (``Row.modes``: once now). The memory-bound rows pay for
   sharing the memory: the logistic rows trained 1.86 / 0.63 s (course / JAX) alone on
@@ -1029,6 +1030,60 @@ NOTES = """\
   core: W1's update 119 against 90 us of a 6-7 ms iteration; float32 on two cores:
   2.85-3.25 against 2.72-2.89 s for 2500 iterations), nor C2W1's digits (0.70 / 0.45 s
   training either way).
+* C2W1's JAX-keyed dropout row (2026-12-07, late, Zen 4): its full-batch loop drew each
+  step's masks (30000 steps of 4853 entries) with JAX's Threefry hash inside the step;
+  since then ``env.fit_gd`` draws a chunk's masks before its loop in a program that only
+  hashes (``train.dropout_masks_ahead``, compiled with the hash unrolled) and trains in
+  a program that holds no hash (``run(..., noise=...)``), for a fit of
+  ``env.MASKS_AHEAD_MIN_DRAWS`` entries or more. One pinned core, ten chunks: as a long
+  run (the hash unrolled in the loop, XLA's own emitters) it compiled in 0.79-0.86 s and
+  trained in 0.71 s; drawn ahead, 0.19-0.25 s (masks) + 0.37 s (training) compiling and
+  0.53 s training, 0.21 s of it hashing, the costs and parameters the same to the bit.
+  Its command line on two cores: compile 0.53-0.56 -> 0.44-0.46 s (the training program
+  0.28-0.29 s), training 0.70-1.31 -> 0.43 s, 95.73 % train and cost 0.167994 either way.
+* Measured and not taken (2026-12-07, late, Zen 4; one pinned core unless said):
+  - Compile time per kernel. A program of k independent [5, 64] float64 kernels
+    compiled in ~3.5 ms per elementwise kernel and ~13 ms per row sum over 64 columns:
+    XLA:CPU rewrites a reduction of 32 or more terms as a reduce-window of width 32 (an
+    unfused kernel of its own, ~15 KB of optimized LLVM IR) then a reduce.
+    ``--xla_disable_hlo_passes=tree_reduction_rewriter`` took ten such sums 0.148 ->
+    0.046 s, but C2W2's course Adam program only 0.28 -> 0.27 s and its GD program 0.225
+    -> 0.21 s (five reduce-windows each), and it changes the summation order of every
+    large sum: not taken. LLVM at -O1: the Adam row's compile_s 0.38-0.39 against
+    0.41-0.43 s. The float64 W^T dZ of the moons net (5 x 64, XLA's naive dot emitter,
+    the program's largest kernel at 54 KB of IR) through a transposed copy: 0.277 ->
+    0.265 s. The Adam program's trace and lowering (~0.086 s of its ~0.36 s) are spread
+    over JAX's own tracing and MLIR lowering.
+  - Logistic regression. NumPy's float32 products (OpenBLAS, two threads) read X in
+    72-77 us each, XLA's (YNNPACK) in ~80 us: the 8 % between them is the race. The
+    products as XLA reductions (multiply-and-sum fusions, either layout of X) took the
+    2000 iterations 0.68-0.77 s against 0.346 s; YNNPACK's dots off, 0.39-0.44 s.
+  - The float64 first layer. YNNPACK's float64 kernel takes the forward's 20 output
+    columns as if they were 24-32 (two cores, X^T (209 x 12288) times W1^T: n_1 = 16
+    1.25 ms, 20 2.02 ms, 24 2.05 ms, 4 0.44 ms); as 16 + 4 columns the whole product
+    takes 1.69 ms, but the column-blocks loop already runs it as two halves side by
+    side in 1.55 ms, where the 16 + 4 split gains nothing (1.55-1.60 ms; 8 + 8 + 4:
+    1.95-2.03 ms), and the course-compatible L-layer run read 7.88-9.16 s split against
+    8.36-8.80 s (noise).
+  - MNIST-1D's emitters. The all-tools row, 40 epochs: 2.80 s of training with XLA's
+    own emitters, 3.36 s with the legacy ones (jax.profiler). The difference is in the
+    vmapped [8, 100, 100] elementwise kernels: batch norm's and ReLU's backward
+    (``multiply_select_fusion``) 62 us a call legacy against under 13 us, Adam's
+    moment updates of W2 45-60 against ~14 us. XLA writes each of them over an operand
+    that dies there (the buffer assignment puts batch norm's backward in the buffer of
+    the dot before it): the in-place case of the note above. The emitters that avoid it
+    are what keep these programs over 1 s to compile.
+  - The moons random search on the command line with the models split over two
+    devices: XLA's own emitters trained it in 0.68 instead of 0.90 s and compiled it in
+    0.45 instead of 0.36 s; unsplit, 1.89 against 2.03 s for 0.47 against 0.34 s of
+    compile; the cats search (Gram form) trained slower with them (9.44 against 8.18 s).
+    A rule for small nets' sweeps alone would save ~0.1 s a run: not taken.
+  - intro_letters' row beyond its training (2.5 s, target 1 s): generating the images
+    0.41-0.62 s when the cache is cold (the bilinear warp 0.33 s: NumPy gathers over
+    3276 images x 4840 sub-pixels, kept for its bits), four figures ~0.6 s (each
+    confusion matrix 0.14 s, the image grid 0.16-0.21 s, the cost curve 0.05 s, plus
+    the first figure's ~0.08 s of matplotlib set-up), compiling 0.67 s (four programs)
+    and evaluating 0.15 s.
 """
 
 
