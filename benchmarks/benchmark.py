@@ -1064,7 +1064,9 @@ NOTES = """\
     takes 1.69 ms, but the column-blocks loop already runs it as two halves side by
     side in 1.55 ms, where the 16 + 4 split gains nothing (1.55-1.60 ms; 8 + 8 + 4:
     1.95-2.03 ms), and the course-compatible L-layer run read 7.88-9.16 s split against
-    8.36-8.80 s (noise).
+    8.36-8.80 s (noise). The course's order for the float64 blocks, W_j X_j from row
+    blocks of X (1.35-1.60 ms in a loop of its own against 1.555 ms), trained that row
+    in 8.71-9.22 s against 7.27-7.45 s (four alternations in one process): not taken.
   - MNIST-1D's emitters. The all-tools row, 40 epochs: 2.80 s of training with XLA's
     own emitters, 3.36 s with the legacy ones (jax.profiler). The difference is in the
     vmapped [8, 100, 100] elementwise kernels: batch norm's and ReLU's backward
@@ -1076,7 +1078,9 @@ NOTES = """\
   - The moons random search on the command line with the models split over two
     devices: XLA's own emitters trained it in 0.68 instead of 0.90 s and compiled it in
     0.45 instead of 0.36 s; unsplit, 1.89 against 2.03 s for 0.47 against 0.34 s of
-    compile; the cats search (Gram form) trained slower with them (9.44 against 8.18 s).
+    compile; the cats search trained slower with them in its Gram form (9.44 against
+    8.18 s) and the same in its primal form (200 iterations: 16.16-16.23 against
+    16.26-16.29 s, for 0.11 s more compiling).
     A rule for small nets' sweeps alone would save ~0.1 s a run: not taken.
   - intro_letters' row beyond its training (2.5 s, target 1 s): generating the images
     0.41-0.62 s when the cache is cold (the bilinear warp 0.33 s: NumPy gathers over
