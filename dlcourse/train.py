@@ -12,6 +12,7 @@ print it.
 Learning rate, lambda and keep_prob are traced arguments, so one compiled program
 serves every value and ``jax.vmap`` can sweep them.
 """
+import collections.abc
 from typing import NamedTuple
 
 import jax
@@ -161,7 +162,8 @@ def _check_noise(noise, arch, num_iterations, dropout_layers, fixed_masks, m):
   if not dropout_layers or fixed_masks is not None:
     raise ConfigError("noise (masks drawn ahead) is only for dropout with fresh masks")
   expected = {int(l): (num_iterations, arch.layer_dims[l], m) for l in dropout_layers}
-  got = {int(l): tuple(np.shape(D)) for l, D in dict(noise).items()}
+  got = ({l: tuple(np.shape(D)) for l, D in noise.items()}
+         if isinstance(noise, collections.abc.Mapping) else type(noise).__name__)
   if got != expected:
     raise ConfigError(f"noise must hold the masks {{layer: (iterations, n_l, m)}} "
                       f"{expected}, got {got}")

@@ -119,6 +119,10 @@ def test_masks_drawn_ahead_are_checked_before_compiling():
   kwargs = dict(arch=arch, record_every=1, dropout_layers=(1,), keep_prob=0.5)
   with pytest.raises(ConfigError, match=r"noise must hold .*\(6, 4, 10\)"):
     train.train_gd_jit(params, X, Y, 0.5, num_iterations=6, noise=masks, **kwargs)
+  with pytest.raises(ConfigError, match="noise must hold .*got ArrayImpl"):
+    train.train_gd_jit(params, X, Y, 0.5, num_iterations=5, noise=masks[1], **kwargs)
+  with pytest.raises(ConfigError, match=r"noise must hold .*got \{2: "):
+    train.train_gd_jit(params, X, Y, 0.5, num_iterations=5, noise={2: masks[1]}, **kwargs)
   with pytest.raises(ConfigError, match="only for dropout with fresh masks"):
     train.train_gd_jit(params, X, Y, 0.5, arch=arch, num_iterations=5, noise=masks)
   fixed = reg.course_dropout_masks(arch.layer_dims, (1,), 0.5, 10)
