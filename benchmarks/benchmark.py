@@ -158,6 +158,18 @@ class LayerOne(NamedTuple):
     return 2 * self.flops / (self.forward_s + self.backward_s)
 
 
+# The bytes floor's blocked read (Machine.read_bandwidth): see the notes on logistic
+# regression for why blocks of this width.
+READ_BLOCK_FEATURES = 768
+
+
+def read_block_cuts(n):
+  """[0, c_1, ..., n]: n features in the fewest equal blocks of at most
+  READ_BLOCK_FEATURES."""
+  k = -(-n // READ_BLOCK_FEATURES)
+  return [n * j // k for j in range(k + 1)]
+
+
 class Machine:
   """The machine's best measured speeds, per shape, over the whole run."""
 
@@ -184,7 +196,11 @@ class Machine:
     return LayerOne(forward, backward, 2.0 * rows * n_x * m)
 
   def read_bandwidth(self, X, inner=20):
-    """Bytes/s of one pass over X (a sum of all entries), best of XLA and NumPy."""
+    """Bytes/s of one pass over X, the best of three reads: a sum of all its entries
+    (XLA, NumPy), and the product X^T w by blocks of READ_BLOCK_FEATURES features (each
+    block's w_j a vector of a few KB), ``inner`` products in one program, each w scaled
+    by the last product so that none can be skipped: XLA emits each block's product as
+    a kernel of its own and runs them side by side, the fastest read of X we found."""
     Xj = jnp.asarray(X)
     total = jax.jit(jnp.sum)
     total(Xj).block_until_ready()
@@ -199,7 +215,21 @@ class Machine:
         out = X.sum()
       return out
 
-    seconds = min(best_time(xla, self.repeats)[0], best_time(numpy, self.repeats)[0])
+    cuts = read_block_cuts(X.shape[0])
+    blocks = [jnp.asarray(np.ascontiguousarray(X[a:b].T)) for a, b in zip(cuts, cuts[1:])]
+    vectors = [jnp.full((b - a,), 1e-3, X.dtype) for a, b in zip(cuts, cuts[1:])]
+
+    @jax.jit
+    def passes(blocks, vectors):
+      def one_pass(_, w):
+        z = sum(block @ w_j for block, w_j in zip(blocks, w))
+        return [w_j * (1 + 1e-30 * z[0]) for w_j in w]
+      return jax.lax.fori_loop(0, inner, one_pass, vectors)
+
+    jax.block_until_ready(passes(blocks, vectors))
+    blocked = lambda: jax.block_until_ready(passes(blocks, vectors))
+    seconds = min(best_time(xla, self.repeats)[0], best_time(numpy, self.repeats)[0],
+                  best_time(blocked, self.repeats)[0])
     key = X.shape
     self.bandwidths[key] = max(self.bandwidths.get(key, 0.0), X.nbytes * inner / seconds)
     return self.bandwidths[key]
@@ -666,7 +696,10 @@ NOTES = """\
   of the FLOPs) at the best speed measured for exactly those shapes in this run (XLA or
   NumPy's BLAS), and the other layers' FLOPs at the same rate. The bytes floor is two
   passes over X per iteration at the best read bandwidth measured over X itself (10 MB:
-  it stays in L3 on these machines, so this is cache, not DRAM, bandwidth). The second
+  it stays in L3 on these machines, so this is cache, not DRAM, bandwidth): the best
+  of a sum of X's entries (XLA, NumPy) and, since 2026-12-07 (a later session), a
+  product X^T w in blocks of 768 features (``Machine.read_bandwidth``), which read X at
+  ~140 GB/s where the sums read it at 110-128 GB/s on the Zen 4. The second
   L-layer floor charges every FLOP at the machine's 2048^2 matmul peak, measured in the
   L-layer's own rounds (since 2026-12-07; before, the best of the run's start and end,
   which on a drifting host could come from a faster spell than ours).
@@ -1088,6 +1121,47 @@ NOTES = """\
     confusion matrix 0.14 s, the image grid 0.16-0.21 s, the cost curve 0.05 s, plus
     the first figure's ~0.08 s of matplotlib set-up), compiling 0.67 s (four programs)
     and evaluating 0.15 s.
+* Measured and not taken (2026-12-07, a later session, Zen 4; two cores unless said):
+  - Logistic regression in column blocks. With w cut into blocks of 768 features, each
+    carried as a vector of its own (the ``dense.ColumnBlocks`` of the L-layer net, but
+    16 of them), the float32 loop trained in 0.267-0.286 s against 0.365-0.371 s (the
+    hand-written backward; jax.grad's 0.269-0.277 against 0.365-0.373), and in this
+    benchmark's own measurement 0.274-0.284 s against NumPy's 0.351-0.357 s (1.26-1.28x
+    where the whole loop reads 0.90-0.96x); float64 0.79-0.90 against 0.88-1.04 s. The
+    gain is XLA's: below ~1100-1200 features per block it emits each block's
+    matrix-vector product as a kernel of its own (a tiled loop in LLVM IR) instead of
+    calling the matrix library, and runs the blocks side by side (blocks of 1536
+    features took 0.51-0.56 s, of 1229 0.39-0.43 s, of 1118 0.30-0.32 s). Not taken,
+    for two reasons. Its 32 product kernels compile in 0.57-0.66 s against 0.13-0.16 s
+    for the whole loop, more than a cold 2000-iteration run saves (the command line's
+    C1W2 row: compile 0.16-0.19 -> 0.71-0.89 s cold). And the runner's programs take
+    lambda as a traced value (one program for a row with L2 and one without): with it
+    the loop copied every block at every iteration (the L2 term's conditional reads
+    them while the update writes them in place) and ran slower than whole, 0.50-0.51
+    against 0.39-0.44 s.
+  - A traced lambda of 0 in the cat loops (the runner's full-batch programs) against a
+    static 0: the float32 L-layer net, 500 iterations, 0.61-0.71 against 0.56-0.60 s;
+    float64, 1000 iterations, 3.37-3.46 against 3.24-3.74 s (noise-level). A static 0
+    changed the float32 JAX rows' roundings (C1W4's L-layer cost at 2400: 0.070291 ->
+    0.068763) and would cost C2W1's L2 rows their shared program: not taken.
+  - Logistic regression as a plain loop (w a vector, the two products written out)
+    trained in 0.343-0.349 s against ours 0.364-0.372 s: XLA compiles our dW as a
+    [209] x [209, 12288] vector-matrix product (87 us a call) and the plain loop's as
+    [209, 1]^T x [209, 12288] (80 us). Written as a column or behind a barrier in
+    ``dense``, ours stayed XLA's one-dimensional form.
+  - Small programs' compile. C2W2's course Adam program, XLA's part alone (one pinned
+    core, best of five): 0.280 s; LLVM -O1 0.260, -O0 0.105 (but the row trained in
+    0.34 instead of 0.15 s); -fast-isel 0.258; no loop or SLP vectorizer 0.260; both
+    and no machine schedulers 0.245; ``xla_cpu_disable_loop_unrolling`` 0.261;
+    ``xla_cpu_optimize_for_size`` 0.274. The padded batch's kept count (a convert, a
+    reduce-window and a reduce every step) replaced by a constant: the row's compile_s
+    0.385-0.395 -> 0.373-0.376 s. Tracing takes 0.05 s and lowering 0.04 s. Nothing
+    short of -O0 brings the row under 0.3 s.
+  - MNIST-1D with the legacy emitters and YNNPACK's elementwise fusions (40 epochs, the
+    MLP, one core): compile 0.75 s, as with the legacy emitters alone, but training
+    2.37 s against 2.22 s (legacy) and 1.88 s (XLA's own emitters), and other test
+    accuracies (63.61 -> 63.69 %). ``xla_cpu_emitter_verification_level`` 0 or 2 left
+    the emitters' compile at 1.43-1.50 s.
 """
 
 

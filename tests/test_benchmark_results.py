@@ -1,5 +1,7 @@
 """benchmarks/benchmark.py's RESULTS.md: one section per machine kind, and a run replaces
 only its own kind's section (the others' figures are never lost)."""
+import numpy as np
+
 from benchmarks import benchmark, course_runs
 
 
@@ -142,3 +144,18 @@ def test_the_course_compatible_rows_show_the_float64_peak_floor():
   del run["peak64"]   # no peak measured: no floor rows
   assert not any("floor" in row.name
                  for row in course_runs.course_compat_targets({"l_layer": run}))
+
+
+def test_the_bytes_floors_blocked_read_covers_every_feature_once():
+  """The blocked read behind the logistic rows' bytes floor: contiguous blocks of at most
+  READ_BLOCK_FEATURES features, covering all n of them, and a bandwidth that counts
+  X's bytes once per pass."""
+  for n in (1, 767, 768, 769, 12288):
+    cuts = benchmark.read_block_cuts(n)
+    widths = np.diff(cuts)
+    assert cuts[0] == 0 and cuts[-1] == n
+    assert widths.min() >= 1 and widths.max() <= benchmark.READ_BLOCK_FEATURES
+  assert len(benchmark.read_block_cuts(12288)) - 1 == 16
+  X = np.random.default_rng(0).random((1600, 40), dtype=np.float32)
+  rate = benchmark.Machine(1).read_bandwidth(X, inner=2)
+  assert np.isfinite(rate) and rate > 0
