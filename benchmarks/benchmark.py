@@ -1157,6 +1157,12 @@ NOTES = """\
     reduce-window and a reduce every step) replaced by a constant: the row's compile_s
     0.385-0.395 -> 0.373-0.376 s. Tracing takes 0.05 s and lowering 0.04 s. Nothing
     short of -O0 brings the row under 0.3 s.
+  - The moons random search's training program alone compiled with XLA's own emitters
+    (the command line, the same ranking and accuracies): split over two devices,
+    compile 0.33-0.38 -> 0.48-0.49 s and training 0.90-0.95 -> 0.72-0.74 s; on one
+    device 0.30-0.33 -> 0.44 s and 2.0-2.5 -> 1.95-2.07 s. About 0.1 s a run at best,
+    for a program already over the small nets' 0.3 s: still not taken (the moons split
+    row would read ~5x instead of 3.95-3.98x).
   - MNIST-1D with the legacy emitters and YNNPACK's elementwise fusions (40 epochs, the
     MLP, one core): compile 0.75 s, as with the legacy emitters alone, but training
     2.37 s against 2.22 s (legacy) and 1.88 s (XLA's own emitters), and other test
