@@ -698,8 +698,9 @@ NOTES = """\
   passes over X per iteration at the best read bandwidth measured over X itself (10 MB:
   it stays in L3 on these machines, so this is cache, not DRAM, bandwidth): the best
   of a sum of X's entries (XLA, NumPy) and, since 2026-12-07 (a later session), a
-  product X^T w in blocks of 768 features (``Machine.read_bandwidth``), which read X at
-  ~140 GB/s where the sums read it at 110-128 GB/s on the Zen 4. The second
+  product X^T w in blocks of 768 features (``Machine.read_bandwidth``): on the Zen 4
+  the floor read 131-132 GB/s with it (~140 GB/s in a loop of its own) where the sums
+  read X at 110-128 GB/s. The second
   L-layer floor charges every FLOP at the machine's 2048^2 matmul peak, measured in the
   L-layer's own rounds (since 2026-12-07; before, the best of the run's start and end,
   which on a drifting host could come from a faster spell than ours).

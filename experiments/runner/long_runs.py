@@ -85,15 +85,18 @@ def compile_hashing(jitted, *args, environ=os.environ, **kwargs):
   initialization program, one stacked draw and four small ones, compiled in 0.26-0.27 s
   either way, so it keeps JAX's loops; see the module docstring for programs with many
   draws.)"""
-  return jitted.trace(*args, **kwargs).lower(
-      _private_parameters=lowering_parameters(jax.default_backend(), environ)).compile()
+  return _lowered(jitted, args, kwargs, environ).compile()
 
 
 def compile_long_run(jitted, *args, flops=None, environ=os.environ, **kwargs):
   """``jitted`` (a ``jax.jit`` function) lowered for ``args``/``kwargs`` and compiled
   as a program that trains for minutes (the module's docstring); ``flops``: the
   training's arithmetic, when known."""
-  backend = jax.default_backend()
-  lowered = jitted.trace(*args, **kwargs).lower(
-      _private_parameters=lowering_parameters(backend, environ, flops))
-  return lowered.compile(cli.long_run_compiler_options(backend, environ, flops=flops))
+  return _lowered(jitted, args, kwargs, environ, flops).compile(
+      cli.long_run_compiler_options(jax.default_backend(), environ, flops=flops))
+
+
+def _lowered(jitted, args, kwargs, environ, flops=None):
+  """``jitted`` traced for ``args``/``kwargs`` and lowered with ``lowering_parameters``."""
+  return jitted.trace(*args, **kwargs).lower(
+      _private_parameters=lowering_parameters(jax.default_backend(), environ, flops))
