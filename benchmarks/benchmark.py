@@ -1183,12 +1183,14 @@ MISSED_WHY = (
      "The two products with X take ~85 % of an iteration (jax.profiler per operation, "
      "2-core Xeon, 2026-12-06), and the first layer's 20 units fill two of the matrix "
      "library's 16-column float32 kernels: X^T W1^T on one core took 665 us at 16 "
-     "columns, 1008 us at 20, 1132 us at 32. NumPy's own loop times vary by a third "
-     "between runs on these shared hosts. Notes: 'Why the L-layer net misses'."),
+     "columns, 1008 us at 20, 1132 us at 32. On the Zen 4 ours runs at 1.12-1.35x the "
+     "2048^2-peak floor, and NumPy's own loop times vary by a third between runs on "
+     "these shared hosts, so the NumPy ratios move with NumPy's time. Notes: 'Why the "
+     "L-layer net misses'."),
     (r"^logistic regression, \d+ it: (NumPy float32 / ours|ours / bytes floor)$",
      "Both loops are bound by reading X (10 MB, from cache) twice per iteration: "
      "NumPy's two-thread OpenBLAS products read it in 72-77 us each, XLA's (YNNPACK) in "
-     "~80 us (Zen 4, 2026-12-07), and ours runs at 1.19-1.23x the bytes floor, so the "
+     "~80 us (Zen 4, 2026-12-07), and ours runs at 1.19-1.31x the bytes floor, so the "
      "verdict flips with the run. W in 16 column blocks ran 1.26-1.28x NumPy, for "
      "0.4-0.5 s more compiling and a copy of every block per iteration under the "
      "runner's traced lambda. Notes: 'Logistic regression against NumPy float32', "
@@ -1206,7 +1208,8 @@ MISSED_WHY = (
      "first layer whose 20 output columns the matrix library's float64 kernel runs as "
      "24 (one core, X^T times a 12288 x N matrix: 1.80 ms at N = 16, 3.02-3.13 ms at "
      "20, 3.02 ms at 24; Zen 4, 2026-12-07); ours ran at 1.49-1.95x the floor. The "
-     "two-layer net (met in most runs) has more room: NumPy reads 3.7-4.7x its floor. "
+     "two-layer net (met in most runs) has more room, NumPy reading 3.7-4.8x its floor, "
+     "and misses when the host slows ours (1.68-2.50x its floor). "
      "Notes: 'The course-compatible float64 rows' floor', 'The float64 first layer'."),
     (r"^report, course rows, all data, warm",
      "About 57 core-seconds of work for two cores (the rows 53: training 42.7, of "
@@ -1216,7 +1219,7 @@ MISSED_WHY = (
      "the Zen 4'."),
     (r"^report, mnist1d: wall - training",
      "Compiling: MNIST-1D's trainers compile with XLA's own fusion emitters, ~22 s over "
-     "its rows (the search's 8 programs ~11.6 s). The emitters double each compile "
+     "its rows (the search's 8 programs 11.6-12.2 s). The emitters double each compile "
      "(perf: LLVM 34 %, their MLIR passes 21 %) and train 10-17 % faster, which over "
      "the rows' ~130 s of training saves more than it costs. Notes: 'MNIST-1D's "
      "trainers'."),
