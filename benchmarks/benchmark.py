@@ -1170,6 +1170,29 @@ NOTES = """\
     2.37 s against 2.22 s (legacy) and 1.88 s (XLA's own emitters), and other test
     accuracies (63.61 -> 63.69 %). ``xla_cpu_emitter_verification_level`` 0 or 2 left
     the emitters' compile at 1.43-1.50 s.
+* Measured and not taken (2026-12-07, the session after; Zen 4, a host in a slow spell):
+  - Logistic regression's w in column blocks, again (random X of the cats' shape, a
+    plain float32 loop of 2000 iterations with 1-D blocks, two cores): 9, 10, 11, 12 and
+    16 blocks trained in 0.31, 0.28, 0.34, 0.29 and 0.25 s (compile 0.42-0.53 s)
+    against 0.34-0.43 s whole (compile 0.11-0.15 s); an earlier pass read 4 blocks 0.31
+    then 0.42 s and 8 blocks 0.50-0.52 s. No clean threshold in the block size shows
+    through this host's noise. The compiled programs hold plain dots, no YNNPACK
+    fusions, with or without ``xla_cpu_experimental_ynn_fusion_type=`` (off). Through
+    the library's own path (``dense.ColumnBlocks`` of (1, 768) blocks, each product
+    behind a barrier) 16 blocks trained slower than whole: 0.51-0.54 against
+    0.37-0.40 s, compiling in 0.89-1.02 against 0.28-0.35 s. A scan over the blocks
+    (each block's dw, update and next forward in turn, so that a block is read once per
+    iteration while in cache) took 0.92-1.23 s: the scan copies each block it slices.
+  - The float64 first layer on one pinned core (the report's workers run so), X^T
+    (209 x 12288) times a 12288 x N matrix: N = 8 1.02 ms, 16 1.80, 20 3.13, 24 3.02,
+    32 3.36, 64 6.99 ms (33-49 GFLOP/s; the 2048^2 float64 product 44.3 GFLOP/s on
+    that core); the course's order W1 X 25 GFLOP/s. W1 as 16 + 4 rows: the forward
+    3.02 -> 2.71 ms with other bits, dW1 3.18 -> 4.63 ms (the same bits); float32 1.17
+    -> 1.18 and 1.86 -> 1.65 ms. Not taken.
+  - An AVX2 stand-in: ``--xla_cpu_max_isa=AVX2`` with OpenBLAS held to its Haswell
+    kernels left the 2048^2 float32 product at 194 against 197 GFLOP/s (XLA) and 182
+    against 189 (NumPy): the Zen 4 runs AVX-512 on 256-bit units, so it cannot stand
+    in for a Zen 3, which this project's benchmark has still to meet.
 """
 
 
