@@ -1241,11 +1241,11 @@ MISSED_WHY = (
      "holds only while the host runs at its faster speed. Notes: 'The warm report on "
      "the Zen 4'."),
     (r"^report, mnist1d: wall - training",
-     "Compiling: MNIST-1D's trainers compile with XLA's own fusion emitters, ~22 s over "
-     "its rows (the search's 8 programs 11.6-12.2 s). The emitters double each compile "
-     "(perf: LLVM 34 %, their MLIR passes 21 %) and train 10-17 % faster, which over "
-     "the rows' ~130 s of training saves more than it costs. Notes: 'MNIST-1D's "
-     "trainers'."),
+     "Compiling: MNIST-1D's trainers compile with XLA's own fusion emitters, 19-23 s "
+     "over its rows (about half of it the search's 8 programs). The emitters double "
+     "each compile (perf: LLVM 34 %, their MLIR passes 21 %) and train 10-17 % faster, "
+     "which over the rows' ~130 s of training saves more than it costs. Notes: "
+     "'MNIST-1D's trainers'."),
     (r"^report, intro_letters: wall - training",
      "Beyond training: generating the images 0.41-0.62 s with a cold cache (the "
      "bilinear warp, kept for its bits), four figures ~0.6 s, compiling 0.67 s (four "
@@ -1281,6 +1281,7 @@ def missed_table(misses):
   for why, names in groups.items():
     lines.append(f"| {'; '.join(names)} | {why} |")
   return "\n".join(lines)
+
 
 def report(rows, more, compiles, scaling, source, sizes, elapsed, kind, peaks):
   """The markdown section of this machine kind (RESULTS.md keeps one per kind)."""
