@@ -28,6 +28,7 @@ lower a floor. Compilation is timed apart (cold: JAX's caches are cleared first)
 """
 import argparse
 import datetime
+import functools
 import json
 import os
 import pathlib
@@ -171,6 +172,16 @@ def read_block_cuts(n):
   return [n * j // k for j in range(k + 1)]
 
 
+@functools.partial(jax.jit, static_argnames="inner")
+def _blocked_passes(blocks, vectors, inner):
+  """``inner`` passes of z = sum_j X_j^T w_j over X's blocks, each w_j scaled by the last
+  z so that no pass can be skipped (``Machine.read_bandwidth``); compiled once a run."""
+  def one_pass(_, w):
+    z = sum(block @ w_j for block, w_j in zip(blocks, w))
+    return [w_j * (1 + 1e-30 * z[0]) for w_j in w]
+  return jax.lax.fori_loop(0, inner, one_pass, vectors)
+
+
 class Machine:
   """The machine's best measured speeds, per shape, over the whole run."""
 
@@ -220,15 +231,8 @@ class Machine:
     blocks = [jnp.asarray(np.ascontiguousarray(X[a:b].T)) for a, b in zip(cuts, cuts[1:])]
     vectors = [jnp.full((b - a,), 1e-3, X.dtype) for a, b in zip(cuts, cuts[1:])]
 
-    @jax.jit
-    def passes(blocks, vectors):
-      def one_pass(_, w):
-        z = sum(block @ w_j for block, w_j in zip(blocks, w))
-        return [w_j * (1 + 1e-30 * z[0]) for w_j in w]
-      return jax.lax.fori_loop(0, inner, one_pass, vectors)
-
-    jax.block_until_ready(passes(blocks, vectors))
-    blocked = lambda: jax.block_until_ready(passes(blocks, vectors))
+    jax.block_until_ready(_blocked_passes(blocks, vectors, inner))
+    blocked = lambda: jax.block_until_ready(_blocked_passes(blocks, vectors, inner))
     seconds = min(best_time(xla, self.repeats)[0], best_time(numpy, self.repeats)[0],
                   best_time(blocked, self.repeats)[0])
     key = X.shape
